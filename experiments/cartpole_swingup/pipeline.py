@@ -1,0 +1,189 @@
+"""Cart-pole swing-up with SGP, end to end (SPEC B.6, E.4).
+
+data -> dynamics and xu-score training -> single-shooting plans for several beta
+(one vmapped solve) -> open-loop execution on the true cart-pole -> JSON summary
+and phase-portrait plots. `run(config, workdir)` is what the launcher and the
+notebook call.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Callable, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import sgp_jax
+from sgp_jax import dynamics as dyn_lib
+from sgp_jax import models as models_lib
+from sgp_jax import score as score_lib
+from sgp_jax import training
+from sgp_jax.normalization import Normalizer
+from sgp_jax.planning import core, shooting
+from sgp_jax.systems import cartpole
+
+UPRIGHT_TOL = {"theta": 0.2, "p": 0.5}  # SPEC E.4 (ours)
+
+
+def build_models(config, data):
+  params = cartpole.CartPoleParams()
+  x_norm = Normalizer.from_box(params.x_low, params.x_high)
+  u_norm = Normalizer.from_scale(params.u_max, 0.0, dim=1)
+  dyn = dyn_lib.make_dynamics_model(x_norm, u_norm, config.dynamics.hidden,
+                                    config.dynamics.activation)
+  score = score_lib.make_score_model("xu", x_norm, u_norm, [config.score.sigma],
+                                     config.score.hidden, config.score.activation)
+  return dyn, score
+
+
+def _train_config(c, seed) -> training.TrainConfig:
+  return training.TrainConfig(epochs=c.epochs, batch_size=c.batch_size,
+                              learning_rate=c.learning_rate,
+                              validation_fraction=c.validation_fraction,
+                              epochs_per_call=max(1, min(10, c.epochs)), seed=seed)
+
+
+def train_models(config, data, workdir: str, progress: Optional[Callable] = None):
+  """Trains (or resumes) the dynamics and the score; returns (models, params, metrics)."""
+  dyn, score = build_models(config, data)
+  key_dyn, key_score = jax.random.split(jax.random.PRNGKey(config.seed))
+  out = {}
+  jobs = {
+      "dynamics": (dyn, lambda p, b, k: dyn_lib.one_step_loss(dyn, p, *b),
+                   (data.x, data.u, data.x_next), key_dyn, config.dynamics),
+      "score": (score, lambda p, b, k: score_lib.dsm_loss(score, p, b, k),
+                data.xu(), key_score, config.score),
+  }
+  metrics = {}
+  for name, (model, loss_fn, arrays, key, c) in jobs.items():
+    model_dir = os.path.join(workdir, "models", name)
+    start = time.time()
+    result = training.train(
+        loss_fn, model.init(key), arrays, _train_config(c, config.seed),
+        workdir=os.path.join(workdir, "train_state", name),
+        run_config=models_lib.describe(model),
+        progress_fn=(lambda e, m, name=name: progress(name, e, m)) if progress else None)
+    models_lib.save(model_dir, model, result.params)
+    out[name] = result.params
+    metrics[name] = {"final_train_loss": float(result.history["train_loss"][-1])
+                     if len(result.history["train_loss"]) else None,
+                     "best_val_loss": float(result.state.best_val),
+                     "seconds": time.time() - start}
+  return (dyn, score), out, metrics
+
+
+def make_problem(dyn, score) -> shooting.ControlProblem:
+  """Learned cart-pole problem; `models` is {"dynamics": params, "score": params}."""
+  params = cartpole.CartPoleParams()
+  return shooting.ControlProblem(
+      dim_x=cartpole.DIM_X, dim_u=cartpole.DIM_U,
+      dynamics=lambda m, x, u: dyn(m["dynamics"], x, u),
+      terminal_cost=lambda m, x: cartpole.terminal_cost(x, params),
+      score=lambda m, z, level: score.score(m["score"], z, level),
+      num_levels=score.num_levels)
+
+
+def plan_and_evaluate(config, dyn, score, params):
+  """Plans for every beta in one vmapped solve; executes each plan on the true plant."""
+  c = config.plan
+  problem = make_problem(dyn, score)
+  planner = shooting.make_single_shooting(problem, core.GradientPlannerConfig(
+      horizon=c.horizon, num_iters=c.num_iters, learning_rate=c.learning_rate,
+      init_std=c.init_std, record_history=True))
+  betas = jnp.asarray(c.betas, jnp.float32)
+  x0s = jnp.zeros((len(c.betas), cartpole.DIM_X))
+  keys = jax.random.split(jax.random.PRNGKey(config.seed + 1), len(c.betas))
+  start = time.time()
+  result = planner.solve_sharded(params, x0s, keys, betas)
+  jax.block_until_ready(result.actions)
+  plan_seconds = time.time() - start
+  true_states = jax.vmap(cartpole.rollout)(x0s, result.actions)
+  return result, np.asarray(true_states), plan_seconds
+
+
+def summarize(config, result, true_states) -> dict:
+  params = cartpole.CartPoleParams()
+  per_beta = []
+  for i, beta in enumerate(config.plan.betas):
+    pred = np.asarray(result.states[i])
+    true = true_states[i]
+    xT = true[-1]
+    theta_err = float(abs(xT[1] - np.pi))
+    per_beta.append({
+        "beta": float(beta),
+        "actions": np.asarray(result.actions[i, :, 0]).tolist(),
+        "predicted_states": pred.tolist(),
+        "true_states": true.tolist(),
+        "planned_terminal_cost": float(result.cost[i]),
+        "true_terminal_cost": float(cartpole.terminal_cost(jnp.asarray(xT), params)),
+        "true_terminal_error": {"p": float(xT[0]), "theta_minus_pi": float(xT[1] - np.pi),
+                                "p_dot": float(xT[2]), "theta_dot": float(xT[3])},
+        "predicted_terminal_error": {"p": float(pred[-1, 0]),
+                                     "theta_minus_pi": float(pred[-1, 1] - np.pi)},
+        "true_reaches_upright": bool(theta_err < UPRIGHT_TOL["theta"]
+                                     and abs(xT[0]) < UPRIGHT_TOL["p"]),
+        "plan_reaches_upright": bool(abs(pred[-1, 1] - np.pi) < UPRIGHT_TOL["theta"]
+                                     and abs(pred[-1, 0]) < UPRIGHT_TOL["p"]),
+        "max_plan_true_gap": float(np.max(np.abs(pred - true))),
+        "max_true_outside_box": float(np.max(cartpole.box_violation(jnp.asarray(true)))),
+        "max_plan_outside_box": float(np.max(cartpole.box_violation(jnp.asarray(pred)))),
+        "max_abs_action": float(np.max(np.abs(result.actions[i]))),
+    })
+  return {"per_beta": per_beta}
+
+
+def plot(summary: dict, path: str) -> str:
+  """Phase portraits (p, theta) and (p_dot, theta_dot): plan vs true rollout vs data box."""
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+  from matplotlib.patches import Rectangle
+  params = cartpole.CartPoleParams()
+  rows = summary["per_beta"]
+  fig, axes = plt.subplots(2, len(rows), figsize=(4 * len(rows), 7.5), squeeze=False)
+  for j, row in enumerate(rows):
+    pred, true = np.asarray(row["predicted_states"]), np.asarray(row["true_states"])
+    for i, (a, b, names) in enumerate([(0, 1, ("p", "θ")), (2, 3, ("ṗ", "θ̇"))]):
+      ax = axes[i, j]
+      lo, hi = params.x_low, params.x_high
+      ax.add_patch(Rectangle((lo[a], lo[b]), hi[a] - lo[a], hi[b] - lo[b], fill=True,
+                             alpha=0.12, color="gray", label="data box"))
+      ax.plot(pred[:, a], pred[:, b], "-", color="tab:blue", label="plan (learned model)")
+      ax.plot(true[:, a], true[:, b], "--", color="tab:red", label="true rollout")
+      if i == 0:
+        ax.plot([0], [np.pi], "k*", ms=12, label="goal")
+        ax.set_title(f"β = {row['beta']:g}  (true |θ_T−π| = "
+                     f"{abs(row['true_terminal_error']['theta_minus_pi']):.2f})")
+      ax.set_xlabel(names[0]); ax.set_ylabel(names[1])
+      ax.autoscale_view()
+  axes[0, 0].legend(loc="lower left", fontsize=8)
+  fig.tight_layout()
+  fig.savefig(path, dpi=110)
+  plt.close(fig)
+  return path
+
+
+def run(config, workdir: str, progress: Optional[Callable] = None) -> dict:
+  """The whole experiment; writes models/, summary.json and phase_portraits.png."""
+  os.makedirs(workdir, exist_ok=True)
+  t0 = time.time()
+  data = cartpole.make_dataset(jax.random.PRNGKey(config.seed), config.num_candidates)
+  sgp_jax.validate_transitions(data, "cartpole data")
+  (dyn, score), params, train_metrics = train_models(config, data, workdir, progress)
+  result, true_states, plan_seconds = plan_and_evaluate(config, dyn, score, params)
+  summary = summarize(config, result, true_states)
+  summary.update({
+      "config": config.to_dict(),
+      "num_transitions": data.num,
+      "training": train_metrics,
+      "plan_seconds_including_compile": plan_seconds,
+      "total_seconds": time.time() - t0,
+      "versions": {"jax": jax.__version__, "sgp_jax": sgp_jax.__version__},
+  })
+  with open(os.path.join(workdir, "summary.json"), "w") as f:
+    json.dump(summary, f, indent=1, default=lambda o: np.asarray(o).tolist())
+  summary["plot"] = plot(summary, os.path.join(workdir, "phase_portraits.png"))
+  return summary

@@ -1,0 +1,183 @@
+r"""Generates the five D4RL-style levels for one brax env.
+
+  python -m experiments.make_dataset.main --workdir=/tmp/ds \
+      --config=experiments/make_dataset/configs/default.py --config.env=hopper
+
+Writes into the workdir:
+  policies/<env>/        the SAC behaviour run (orbax checkpoints + config.json);
+                         reused when its settings match
+  datasets/<env>-<level>.npz / .hdf5
+  summary.json           reference returns, per-level returns, normalised
+                         scores, sizes, timings, versions and the config
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any, Callable, Dict
+
+from absl import app
+from absl import flags
+import jax
+import ml_collections
+from ml_collections import config_flags
+import numpy as np
+
+from sgp_jax.data import dataset as ds_lib
+from sgp_jax.data import scores
+from sgp_jax.envs import behaviour
+from sgp_jax.envs import brax_env
+
+_WORKDIR = flags.DEFINE_string(
+    "workdir", None, "Directory for behaviour checkpoints, data sets and summary.json.")
+_CONFIG = config_flags.DEFINE_config_file(
+    "config", os.path.join(os.path.dirname(__file__), "configs", "default.py"),
+    "Path to a config file with get_config(); override fields with --config.<name>.")
+
+
+def _apply_full_sizes(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  config = ml_collections.ConfigDict(config.to_dict())
+  if config.full:
+    config.num_transitions = config.full_num_transitions
+    config.sac.num_timesteps = config.full_sac_timesteps
+    config.sac.num_evals = max(config.sac.num_evals, 21)
+  return config
+
+
+def make_datasets(config: ml_collections.ConfigDict, workdir: str,
+                  log: Callable[[str], None] = print) -> Dict[str, Any]:
+  """Trains (or reuses) the behaviour policies and writes every requested level.
+
+  Returns the summary also written to `workdir/summary.json`.
+  """
+  config = _apply_full_sizes(config)
+  unknown = set(config.levels) - set(ds_lib.LEVELS)
+  if unknown:
+    raise ValueError(f"Unknown level(s) {sorted(unknown)}; choose from {ds_lib.LEVELS}.")
+  t_start = time.time()
+  timings = {}
+  env = brax_env.make_env(config.env, config.backend, config.episode_length,
+                          config.terminate_when_unhealthy)
+  log(f"env {config.env} ({config.backend}): obs {env.dim_obs}, action "
+      f"{env.dim_action}, episode length {env.episode_length}")
+
+  t = time.time()
+  log("Training behaviour policies (brax SAC)...")
+  policies = behaviour.train_behaviour(
+      env, config.sac.to_dict(), os.path.join(workdir, "policies", config.env),
+      config.seed, config.medium_fraction, log)
+  timings["behaviour_policies"] = time.time() - t
+  log(f"  medium step {policies.medium_step}, expert step {policies.expert_step}")
+
+  random_rollout = brax_env.make_rollout(
+      env, behaviour.uniform_policy(env.dim_action), config.num_parallel)
+  sac_rollout = brax_env.make_rollout(env, policies.apply, config.num_parallel)
+  random_src = (random_rollout, None)
+  sac_src = lambda step: (sac_rollout, policies.params[step])
+  sha = lambda step: behaviour.checkpoint_sha256(policies.checkpoint_dirs[step])
+  root_key = jax.random.PRNGKey(config.seed)
+
+  t = time.time()
+  log(f"Reference returns over {config.ref_episodes} episodes...")
+  _, random_returns = brax_env.collect_episodes(
+      [random_src], jax.random.fold_in(root_key, 1000),
+      min_episodes=config.ref_episodes)
+  _, expert_returns = brax_env.collect_episodes(
+      [sac_src(policies.expert_step)], jax.random.fold_in(root_key, 1001),
+      min_episodes=config.ref_episodes)
+  refs = {"ref_min_score": float(random_returns.mean()),
+          "ref_max_score": float(expert_returns.mean())}
+  timings["reference_returns"] = time.time() - t
+  log(f"  ref_min_score {refs['ref_min_score']:.1f}, ref_max_score "
+      f"{refs['ref_max_score']:.1f}  ({timings['reference_returns']:.0f} s)")
+
+  plans = {
+      "random": ([random_src], None),
+      "medium": ([sac_src(policies.medium_step)], [policies.medium_step]),
+      "expert": ([sac_src(policies.expert_step)], [policies.expert_step]),
+      "medium-replay": ([random_src] + [sac_src(s) for s in policies.replay_steps()],
+                        list(policies.replay_steps())),
+  }
+  common = dict(env.metadata(), **refs, seed=config.seed,
+                ref_episodes=config.ref_episodes, behaviour_algorithm="brax_sac",
+                stochastic_behaviour=True, generator="sgp_jax make_dataset",
+                jax_version=jax.__version__)
+  made: Dict[str, ds_lib.OfflineDataset] = {}
+  summary_levels = {}
+  needed = set(config.levels)
+  if "medium-expert" in needed:
+    needed |= {"medium", "expert"}
+  for i, level in enumerate(ds_lib.LEVELS):
+    if level not in needed:
+      continue
+    t = time.time()
+    log(f"Level {level}...")
+    if level == "medium-expert":
+      meta = dict(made["medium"].metadata, level=level,
+                  policy_checkpoint_steps=[made[l].metadata["policy_checkpoint_steps"]
+                                           for l in ("medium", "expert")],
+                  policy_checkpoint_sha256=[made[l].metadata["policy_checkpoint_sha256"]
+                                            for l in ("medium", "expert")])
+      dataset = ds_lib.concatenate([made["medium"], made["expert"]], meta)
+    else:
+      sources, steps = plans[level]
+      arrays, _ = brax_env.collect_episodes(
+          sources, jax.random.fold_in(root_key, i), min_transitions=config.num_transitions,
+          log=log)
+      meta = dict(common, level=level, policy_checkpoint_steps=steps,
+                  policy_checkpoint_sha256=None if steps is None else [sha(s) for s in steps],
+                  includes_random_policy=level in ("random", "medium-replay"))
+      dataset = ds_lib.dataset_from_arrays(arrays, meta, name=f"{config.env}-{level}")
+    made[level] = dataset
+    timings[level] = time.time() - t
+    if level in config.levels:
+      summary_levels[level] = _write_level(dataset, config, workdir, timings[level], log)
+
+  summary = {"env": config.env, "backend": config.backend, **refs,
+             "levels": summary_levels,
+             "behaviour": {"curve": [list(c) for c in policies.curve],
+                           "medium_step": policies.medium_step,
+                           "expert_step": policies.expert_step},
+             "timings_s": timings, "total_s": time.time() - t_start,
+             "versions": {"jax": jax.__version__,
+                          "brax": env.metadata()["brax_version"]},
+             "config": config.to_dict()}
+  path = os.path.join(workdir, "summary.json")
+  with open(path, "w") as f:
+    json.dump(summary, f, indent=2, default=list)
+  log(f"Done in {summary['total_s']:.0f} s; summary in {path}")
+  return summary
+
+
+def _write_level(dataset: ds_lib.OfflineDataset, config: ml_collections.ConfigDict,
+                 workdir: str, seconds: float, log: Callable[[str], None]) -> Dict[str, Any]:
+  level = dataset.metadata["level"]
+  stem = os.path.join(workdir, "datasets", f"{config.env}-{level}")
+  files = []
+  for fmt in config.formats:
+    writer = {"npz": ds_lib.save_npz, "hdf5": ds_lib.save_hdf5}[fmt]
+    files.append(writer(dataset, f"{stem}.{fmt}"))
+  returns = ds_lib.episode_returns(dataset)
+  normalised = np.asarray(scores.dataset_normalized_score(returns, dataset))
+  log(f"  {level}: {dataset.num} transitions, {len(returns)} episodes, return "
+      f"{returns.mean():.1f} +- {returns.std():.1f}, normalised score "
+      f"{normalised.mean():.1f} +- {normalised.std():.1f}  ({seconds:.0f} s)")
+  return {"files": files, "num_transitions": dataset.num,
+          "num_episodes": int(len(returns)), "return_mean": float(returns.mean()),
+          "return_std": float(returns.std()),
+          "normalized_score_mean": float(normalised.mean()),
+          "normalized_score_std": float(normalised.std()), "seconds": seconds}
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  if not _WORKDIR.value:
+    raise app.UsageError("--workdir is required.")
+  make_datasets(_CONFIG.value, _WORKDIR.value,
+                log=lambda msg: print(msg, flush=True))
+
+
+if __name__ == "__main__":
+  app.run(main)

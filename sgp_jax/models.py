@@ -1,0 +1,108 @@
+"""Describe learned models as JSON and rebuild them: checkpoints that load in one call.
+
+`describe(model)` turns a DynamicsModel, RewardModel or ScoreModel (network
+architecture, normalisers, noise levels) into a JSON-able dict; `build(config)`
+inverts it. `save(directory, model, params)` / `load(directory)` write and read a
+self-describing orbax checkpoint (see `sgp_jax.checkpoint`).
+"""
+from __future__ import annotations
+
+from typing import Any, Tuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from sgp_jax import checkpoint as ckpt
+from sgp_jax import networks
+from sgp_jax.dynamics import DynamicsModel
+from sgp_jax.normalization import Normalizer
+from sgp_jax.reward import RewardModel
+from sgp_jax.score import ScoreModel
+
+FORMAT_VERSION = 1
+
+
+def _norm_to_dict(n: Normalizer) -> dict:
+  return {"scale": np.asarray(n.scale).tolist(), "offset": np.asarray(n.offset).tolist()}
+
+
+def _norm_from_dict(d: dict) -> Normalizer:
+  return Normalizer(jnp.asarray(d["scale"], jnp.float32),
+                    jnp.asarray(d["offset"], jnp.float32))
+
+
+def _net_to_dict(net) -> dict:
+  if isinstance(net, networks.NoiseConditionedMLP):
+    return {"type": "NoiseConditionedMLP", "hidden": list(net.hidden),
+            "out_dim": net.out_dim, "num_levels": net.num_levels,
+            "activation": net.activation}
+  if isinstance(net, networks.MLP):
+    return {"type": "MLP", "hidden": list(net.hidden), "out_dim": net.out_dim,
+            "activation": net.activation, "layer_norm": net.layer_norm}
+  raise TypeError(f"cannot describe network of type {type(net).__name__}.")
+
+
+def _net_from_dict(d: dict):
+  kwargs = {k: v for k, v in d.items() if k != "type"}
+  kwargs["hidden"] = tuple(kwargs["hidden"])
+  if d["type"] == "NoiseConditionedMLP":
+    return networks.NoiseConditionedMLP(**kwargs)
+  if d["type"] == "MLP":
+    return networks.MLP(**kwargs)
+  raise ckpt.CheckpointError(f"unknown network type {d['type']!r} in model config.")
+
+
+def describe(model) -> dict:
+  """A JSON-able description from which `build` recreates `model`."""
+  base = {"format_version": FORMAT_VERSION, "net": _net_to_dict(model.net)}
+  if isinstance(model, DynamicsModel):
+    return {**base, "model": "dynamics",
+            "x_normalizer": _norm_to_dict(model.x_normalizer),
+            "u_normalizer": _norm_to_dict(model.u_normalizer)}
+  if isinstance(model, RewardModel):
+    return {**base, "model": "reward",
+            "x_normalizer": _norm_to_dict(model.x_normalizer),
+            "u_normalizer": _norm_to_dict(model.u_normalizer),
+            "reward_scale": float(model.reward_scale),
+            "reward_offset": float(model.reward_offset)}
+  if isinstance(model, ScoreModel):
+    return {**base, "model": "score", "kind": model.kind, "dim_x": model.dim_x,
+            "dim_u": model.dim_u, "normalizer": _norm_to_dict(model.normalizer),
+            "sigmas": np.asarray(model.sigmas).tolist()}
+  raise TypeError(f"cannot describe model of type {type(model).__name__}.")
+
+
+def build(config: dict):
+  """Rebuilds a model from `describe`'s output."""
+  try:
+    kind = config["model"]
+    net = _net_from_dict(config["net"])
+    if kind == "dynamics":
+      return DynamicsModel(net=net, x_normalizer=_norm_from_dict(config["x_normalizer"]),
+                           u_normalizer=_norm_from_dict(config["u_normalizer"]))
+    if kind == "reward":
+      return RewardModel(net=net, x_normalizer=_norm_from_dict(config["x_normalizer"]),
+                         u_normalizer=_norm_from_dict(config["u_normalizer"]),
+                         reward_scale=jnp.asarray(config["reward_scale"], jnp.float32),
+                         reward_offset=jnp.asarray(config["reward_offset"], jnp.float32))
+    if kind == "score":
+      return ScoreModel(net=net, normalizer=_norm_from_dict(config["normalizer"]),
+                        sigmas=jnp.asarray(config["sigmas"], jnp.float32),
+                        kind=config["kind"], dim_x=config["dim_x"], dim_u=config["dim_u"])
+  except KeyError as e:
+    raise ckpt.CheckpointError(f"model config is missing the field {e}.") from e
+  raise ckpt.CheckpointError(f"unknown model kind {kind!r} in model config.")
+
+
+def save(directory: str, model, params, extra: dict | None = None) -> str:
+  """Saves params and the model's description (plus `extra`) to `directory`."""
+  return ckpt.save_model(directory, params, {**describe(model), "extra": extra or {}})
+
+
+def load(directory: str) -> Tuple[Any, Any]:
+  """Loads (model, params) written by `save`."""
+  config = ckpt.load_model_config(directory)
+  model = build(config)
+  target = model.init(jax.random.PRNGKey(0))
+  return model, ckpt.load_params(directory, target)
