@@ -1,4 +1,27 @@
-"""sgp-jax: Score-Guided Planning for offline model-based RL, in JAX."""
+"""sgp-jax: Score-Guided Planning for offline model-based RL, in JAX.
+
+The public API (pure functions over pytrees; jit- and vmap-friendly):
+
+  data         Transitions, validate_transitions, Normalizer
+  distance     smoothed_distance, empirical_score, log_density, softmin_energy
+  score        make_score_model, ScoreModel, dsm_loss, cosine_sigmas, geometric_sigmas
+  models       make_dynamics_model, make_reward_model, one_step_loss, multi_step_loss,
+               reward_loss, models.save / models.load
+  training     TrainConfig, train
+  sampling     annealed_langevin
+  planning     ControlProblem, GradientPlannerConfig, make_single_shooting, ...
+"""
+from sgp_jax import models, planning
+from sgp_jax.distance import (empirical_score, log_density, mean_shift,
+                              nearest_distance, smoothed_distance, softmin_energy)
+from sgp_jax.dynamics import (DynamicsModel, make_dynamics_model, multi_step_loss,
+                              one_step_loss)
+from sgp_jax.normalization import Normalizer, concat_normalizers
+from sgp_jax.reward import RewardModel, make_reward_model, reward_loss
+from sgp_jax.sampling import annealed_langevin
+from sgp_jax.score import (ScoreModel, cosine_sigmas, dsm_loss, geometric_sigmas,
+                           make_score_model)
+from sgp_jax.training import TrainConfig, TrainResult, train
 from sgp_jax.types import Transitions, validate_transitions
 
 __version__ = "0.1.0"

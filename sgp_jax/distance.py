@@ -115,7 +115,7 @@ def log_density(z: Array, data: Array, sigma: float,
   n_data, dim = data.shape
   d = smoothed_distance(z, data, sigma, chunk_size)
   return (-d / sigma**2 - math.log(n_data)
-          - 0.5 * dim * math.log(2.0 * math.pi * sigma**2))
+          - 0.5 * dim * jnp.log(2.0 * math.pi * sigma**2))
 
 
 def empirical_score(z: Array, data: Array, sigma: float,

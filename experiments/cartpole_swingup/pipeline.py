@@ -55,7 +55,7 @@ def train_models(config, data, workdir: str, progress: Optional[Callable] = None
       "dynamics": (dyn, lambda p, b, k: dyn_lib.one_step_loss(dyn, p, *b),
                    (data.x, data.u, data.x_next), key_dyn, config.dynamics),
       "score": (score, lambda p, b, k: score_lib.dsm_loss(score, p, b, k),
-                data.xu(), key_score, config.score),
+                data.xu()[:config.score.max_points], key_score, config.score),
   }
   metrics = {}
   for name, (model, loss_fn, arrays, key, c) in jobs.items():
@@ -87,15 +87,16 @@ def make_problem(dyn, score) -> shooting.ControlProblem:
 
 
 def plan_and_evaluate(config, dyn, score, params):
-  """Plans for every beta in one vmapped solve; executes each plan on the true plant."""
+  """Plans for every (beta, seed) pair in one vmapped solve; runs each plan on the true plant."""
   c = config.plan
   problem = make_problem(dyn, score)
   planner = shooting.make_single_shooting(problem, core.GradientPlannerConfig(
       horizon=c.horizon, num_iters=c.num_iters, learning_rate=c.learning_rate,
-      init_std=c.init_std, record_history=True))
-  betas = jnp.asarray(c.betas, jnp.float32)
-  x0s = jnp.zeros((len(c.betas), cartpole.DIM_X))
-  keys = jax.random.split(jax.random.PRNGKey(config.seed + 1), len(c.betas))
+      init_std=c.init_std, record_history=False))
+  betas = jnp.repeat(jnp.asarray(c.betas, jnp.float32), c.num_seeds)
+  batch = betas.shape[0]
+  x0s = jnp.zeros((batch, cartpole.DIM_X))
+  keys = jax.random.split(jax.random.PRNGKey(config.seed + 1), batch)
   start = time.time()
   result = planner.solve_sharded(params, x0s, keys, betas)
   jax.block_until_ready(result.actions)
@@ -104,33 +105,51 @@ def plan_and_evaluate(config, dyn, score, params):
   return result, np.asarray(true_states), plan_seconds
 
 
-def summarize(config, result, true_states) -> dict:
+def _evaluate_plan(actions, pred, true) -> dict:
   params = cartpole.CartPoleParams()
+  xT = true[-1]
+  return {
+      "actions": actions[:, 0].tolist(),
+      "predicted_states": pred.tolist(),
+      "true_states": true.tolist(),
+      "planned_terminal_cost": float(cartpole.terminal_cost(jnp.asarray(pred[-1]), params)),
+      "true_terminal_cost": float(cartpole.terminal_cost(jnp.asarray(xT), params)),
+      "true_terminal_error": {"p": float(xT[0]), "theta_minus_pi": float(xT[1] - np.pi),
+                              "p_dot": float(xT[2]), "theta_dot": float(xT[3])},
+      "predicted_terminal_error": {"p": float(pred[-1, 0]),
+                                   "theta_minus_pi": float(pred[-1, 1] - np.pi)},
+      "true_reaches_upright": bool(abs(xT[1] - np.pi) < UPRIGHT_TOL["theta"]
+                                   and abs(xT[0]) < UPRIGHT_TOL["p"]),
+      "plan_reaches_upright": bool(abs(pred[-1, 1] - np.pi) < UPRIGHT_TOL["theta"]
+                                   and abs(pred[-1, 0]) < UPRIGHT_TOL["p"]),
+      "max_plan_true_gap": float(np.max(np.abs(pred - true))),
+      "max_true_outside_box": float(np.max(cartpole.box_violation(jnp.asarray(true)))),
+      "max_abs_action": float(np.max(np.abs(actions))),
+      "action_outside_data": float(max(0.0, np.max(np.abs(actions)) - params.u_max)),
+  }
+
+
+def summarize(config, result, true_states) -> dict:
+  """Per beta: every seed's plan and true rollout, and the aggregates over seeds."""
+  n = config.plan.num_seeds
   per_beta = []
   for i, beta in enumerate(config.plan.betas):
-    pred = np.asarray(result.states[i])
-    true = true_states[i]
-    xT = true[-1]
-    theta_err = float(abs(xT[1] - np.pi))
+    seeds = [_evaluate_plan(np.asarray(result.actions[j]), np.asarray(result.states[j]),
+                            true_states[j]) for j in range(i * n, (i + 1) * n)]
+    theta_err = np.array([abs(r["true_terminal_error"]["theta_minus_pi"]) for r in seeds])
+    p_err = np.array([abs(r["true_terminal_error"]["p"]) for r in seeds])
+    gap = np.array([r["max_plan_true_gap"] for r in seeds])
     per_beta.append({
         "beta": float(beta),
-        "actions": np.asarray(result.actions[i, :, 0]).tolist(),
-        "predicted_states": pred.tolist(),
-        "true_states": true.tolist(),
-        "planned_terminal_cost": float(result.cost[i]),
-        "true_terminal_cost": float(cartpole.terminal_cost(jnp.asarray(xT), params)),
-        "true_terminal_error": {"p": float(xT[0]), "theta_minus_pi": float(xT[1] - np.pi),
-                                "p_dot": float(xT[2]), "theta_dot": float(xT[3])},
-        "predicted_terminal_error": {"p": float(pred[-1, 0]),
-                                     "theta_minus_pi": float(pred[-1, 1] - np.pi)},
-        "true_reaches_upright": bool(theta_err < UPRIGHT_TOL["theta"]
-                                     and abs(xT[0]) < UPRIGHT_TOL["p"]),
-        "plan_reaches_upright": bool(abs(pred[-1, 1] - np.pi) < UPRIGHT_TOL["theta"]
-                                     and abs(pred[-1, 0]) < UPRIGHT_TOL["p"]),
-        "max_plan_true_gap": float(np.max(np.abs(pred - true))),
-        "max_true_outside_box": float(np.max(cartpole.box_violation(jnp.asarray(true)))),
-        "max_plan_outside_box": float(np.max(cartpole.box_violation(jnp.asarray(pred)))),
-        "max_abs_action": float(np.max(np.abs(result.actions[i]))),
+        "num_seeds": n,
+        "true_upright_fraction": float(np.mean([r["true_reaches_upright"] for r in seeds])),
+        "plan_upright_fraction": float(np.mean([r["plan_reaches_upright"] for r in seeds])),
+        "true_abs_theta_error_mean": float(theta_err.mean()),
+        "true_abs_theta_error_std": float(theta_err.std()),
+        "true_abs_p_error_mean": float(p_err.mean()),
+        "max_plan_true_gap_mean": float(gap.mean()),
+        "max_abs_action_max": float(max(r["max_abs_action"] for r in seeds)),
+        "seeds": seeds,
     })
   return {"per_beta": per_beta}
 
@@ -145,7 +164,8 @@ def plot(summary: dict, path: str) -> str:
   rows = summary["per_beta"]
   fig, axes = plt.subplots(2, len(rows), figsize=(4 * len(rows), 7.5), squeeze=False)
   for j, row in enumerate(rows):
-    pred, true = np.asarray(row["predicted_states"]), np.asarray(row["true_states"])
+    first = row["seeds"][0]
+    pred, true = np.asarray(first["predicted_states"]), np.asarray(first["true_states"])
     for i, (a, b, names) in enumerate([(0, 1, ("p", "θ")), (2, 3, ("ṗ", "θ̇"))]):
       ax = axes[i, j]
       lo, hi = params.x_low, params.x_high
@@ -155,8 +175,8 @@ def plot(summary: dict, path: str) -> str:
       ax.plot(true[:, a], true[:, b], "--", color="tab:red", label="true rollout")
       if i == 0:
         ax.plot([0], [np.pi], "k*", ms=12, label="goal")
-        ax.set_title(f"β = {row['beta']:g}  (true |θ_T−π| = "
-                     f"{abs(row['true_terminal_error']['theta_minus_pi']):.2f})")
+        ax.set_title(f"β = {row['beta']:g}  (seed 0: true |θ_T−π| = "
+                     f"{abs(first['true_terminal_error']['theta_minus_pi']):.2f})", fontsize=10)
       ax.set_xlabel(names[0]); ax.set_ylabel(names[1])
       ax.autoscale_view()
   axes[0, 0].legend(loc="lower left", fontsize=8)
@@ -187,3 +207,19 @@ def run(config, workdir: str, progress: Optional[Callable] = None) -> dict:
     json.dump(summary, f, indent=1, default=lambda o: np.asarray(o).tolist())
   summary["plot"] = plot(summary, os.path.join(workdir, "phase_portraits.png"))
   return summary
+
+
+def format_summary(summary: dict) -> str:
+  """A short table of the per-beta results (aggregated over plan seeds)."""
+  lines = [f"{'beta':>8} {'true upright':>12} {'plan upright':>12} {'|θ_T-π| true':>13} "
+           f"{'|p_T| true':>10} {'plan/true gap':>13} {'max|u|':>7}"]
+  for r in summary["per_beta"]:
+    lines.append(
+        f"{r['beta']:>8g} {r['true_upright_fraction']:>12.2f} {r['plan_upright_fraction']:>12.2f} "
+        f"{r['true_abs_theta_error_mean']:>7.3f}±{r['true_abs_theta_error_std']:<5.3f} "
+        f"{r['true_abs_p_error_mean']:>10.3f} {r['max_plan_true_gap_mean']:>13.3f} "
+        f"{r['max_abs_action_max']:>7.1f}")
+  lines.append(f"(data actions lie in ±{cartpole.CartPoleParams().u_max:g}; "
+               f"upright = |θ_T-π| < {UPRIGHT_TOL['theta']} and |p_T| < {UPRIGHT_TOL['p']})")
+  lines.append(f"total {summary['total_seconds']:.0f} s; plot: {summary.get('plot')}")
+  return "\n".join(lines)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, Mapping, Tuple
+from typing import Any, Dict, Mapping
 
 import numpy as np
 
@@ -92,8 +92,6 @@ def read_d4rl_hdf5(path: str, drop_terminal_steps: bool = True) -> OfflineDatase
   if missing:
     raise ValueError(f"D4RL file '{path}' is missing dataset(s) {missing}; found "
                      f"{sorted(arrays)}.")
-  arrays = {k: (np.asarray(v, bool) if k in ("terminals", "timeouts") else v)
-            for k, v in arrays.items()}
   if "timeouts" not in arrays:
     metadata["timeouts_missing"] = True
     arrays["timeouts"] = np.zeros(len(arrays["observations"]), bool)

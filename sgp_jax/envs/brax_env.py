@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, NamedTuple, Optional, Protocol, Sequence, Tuple
 
+import chex
 import flax.struct
 import jax
 import jax.numpy as jnp
@@ -113,6 +114,7 @@ class BraxEnv:
 
   def step(self, state: EnvState, action: Array) -> EnvState:
     """One control step; action shape (dim_action,). Never resets."""
+    chex.assert_shape(action, (self.dim_action,))
     sim = self.brax_env.step(state.sim, action)
     t = state.t + 1
     terminal = sim.done > 0.5
@@ -126,9 +128,15 @@ class BraxEnv:
     Rebuilds the simulator state from `obs` (the excluded x / xy root position is
     set to 0; the dynamics and rewards of these envs do not depend on it) and
     steps it. Shapes: obs (dim_obs,), action (dim_action,) -> (dim_obs,), (), ().
-    Exact for halfcheetah and ant; for hopper and walker2d, whose observations
-    clip joint velocities to [-10, 10], exact while |qd| < 10.
+
+    Exact (to float32 round-off) with the `generalized` backend, whose state is
+    (q, qd), up to hopper/walker2d clipping observed joint velocities to
+    [-10, 10]. The `positional` and `spring` backends also carry maximal
+    coordinates that drift slightly off the joint constraints; the observation
+    does not record that drift, so there `step_true` is an approximation (close
+    in positions, velocities can differ by ~0.1-0.5 in contact).
     """
+    chex.assert_shape([obs, action], [(self.dim_obs,), (self.dim_action,)])
     env = self.brax_env
     n_ex = _EXCLUDED_COORDS[self.name]
     nq = env.sys.q_size()

@@ -33,7 +33,11 @@ class ControlProblem(NamedTuple):
   running_cost(models, x, u, t) -> c  or None.
   terminal_cost(models, x) -> c_T     or None.
   score(models, z, level) -> s        the (x, u) score in raw units, or None.
+    (Collocation reads it as the transition (x, u, x') score.)
   num_levels: the score's number of noise levels.
+  score_sigma(models, level) -> sigma_l  the score's noise level in its normalised
+    units, or None; planners that inject sigma^2 beta s (collocation, direct
+    transcription) need it.
   """
   dim_x: int
   dim_u: int
@@ -42,6 +46,10 @@ class ControlProblem(NamedTuple):
   terminal_cost: Optional[TerminalCostFn] = None
   score: Optional[ScoreFn] = None
   num_levels: int = 1
+  score_sigma: Optional[Callable] = None
+
+
+ROLLOUT_UNROLL = 10  # scan unrolling: fewer loop trips for small per-step work (measured)
 
 
 def rollout(problem: ControlProblem, models, x0: Array, us: Array) -> Array:
@@ -49,7 +57,7 @@ def rollout(problem: ControlProblem, models, x0: Array, us: Array) -> Array:
   def step(x, u):
     x_next = problem.dynamics(models, x, u)
     return x_next, x_next
-  _, xs = jax.lax.scan(step, x0, us)
+  _, xs = jax.lax.scan(step, x0, us, unroll=ROLLOUT_UNROLL)
   return jnp.concatenate([x0[None], xs], 0)
 
 

@@ -28,7 +28,7 @@ def get_config() -> ml_collections.ConfigDict:
   c.sac = ml_collections.ConfigDict()
   c.sac.num_timesteps = 200_000
   c.sac.num_envs = 64
-  c.sac.num_evals = 11             # checkpoints = num_evals - 1 (medium candidates)
+  c.sac.num_evals = 21             # checkpoints = num_evals - 1 (medium candidates)
   c.sac.num_eval_envs = 16
   c.sac.batch_size = 256
   c.sac.grad_updates_per_step = 8

@@ -1,0 +1,73 @@
+r"""SGP single-shooting speed on the cart-pole with the paper's sizes (SPEC B.6).
+
+T = 60; dynamics residual MLP [64, 64, 32] leaky-ReLU; xu score MLP [128]*4 ReLU;
+Adam. Prints one JSON line per batch size with the compile time and the steady-state
+time per iteration (ms_per_iter_per_plan = wall time / (iterations x batch)).
+Networks are randomly initialised: speed does not depend on the weights.
+
+  python benchmarks/planner_speed.py                  # batches 1, 64, 1024
+  python benchmarks/planner_speed.py --batches=1,64 --num_iters=200
+"""
+import json
+import platform
+import time
+
+import jax
+import jax.numpy as jnp
+from absl import app, flags
+
+from sgp_jax import dynamics, score
+from sgp_jax.normalization import Normalizer
+from sgp_jax.planning import ControlProblem, GradientPlannerConfig, make_single_shooting
+from sgp_jax.systems import cartpole
+
+_BATCHES = flags.DEFINE_list("batches", ["1", "64", "1024"], "Plan batch sizes to time.")
+_ITERS = flags.DEFINE_integer("num_iters", 500, "Planner iterations per timed solve.")
+_REPEATS = flags.DEFINE_integer("repeats", 3, "Timed solves per batch (the median is reported).")
+
+
+def make_planner(num_iters: int):
+  p = cartpole.CartPoleParams()
+  x_norm = Normalizer.from_box(p.x_low, p.x_high)
+  u_norm = Normalizer.from_scale(p.u_max, 0.0, dim=1)
+  dyn = dynamics.make_dynamics_model(x_norm, u_norm, (64, 64, 32), "leaky_relu")
+  sc = score.make_score_model("xu", x_norm, u_norm, [0.01], (128,) * 4, "relu")
+  models = {"dynamics": dyn.init(jax.random.PRNGKey(0)), "score": sc.init(jax.random.PRNGKey(1))}
+  problem = ControlProblem(
+      dim_x=4, dim_u=1, dynamics=lambda m, x, u: dyn(m["dynamics"], x, u),
+      terminal_cost=lambda m, x: cartpole.terminal_cost(x),
+      score=lambda m, z, level: sc.score(m["score"], z, level))
+  planner = make_single_shooting(problem, GradientPlannerConfig(
+      horizon=60, num_iters=num_iters, learning_rate=1e-2, record_history=False))
+  return planner, models
+
+
+def main(argv):
+  del argv
+  planner, models = make_planner(_ITERS.value)
+  for batch in [int(b) for b in _BATCHES.value]:
+    x0s = jnp.zeros((batch, 4))
+    keys = jax.random.split(jax.random.PRNGKey(0), batch)
+    betas = jnp.full((batch,), 0.1)
+    start = time.perf_counter()
+    jax.block_until_ready(planner.solve_batch(models, x0s, keys, betas).actions)
+    compile_s = time.perf_counter() - start
+    times = []
+    for _ in range(_REPEATS.value):
+      start = time.perf_counter()
+      jax.block_until_ready(planner.solve_batch(models, x0s, keys, betas).actions)
+      times.append(time.perf_counter() - start)
+    wall = sorted(times)[len(times) // 2]
+    print(json.dumps({
+        "benchmark": "sgp_single_shooting_cartpole", "batch": batch, "horizon": 60,
+        "num_iters": _ITERS.value, "first_call_s_incl_compile": round(compile_s, 3),
+        "seconds_per_solve": round(wall, 4),
+        "ms_per_iter": round(1e3 * wall / _ITERS.value, 4),
+        "ms_per_iter_per_plan": round(1e3 * wall / (_ITERS.value * batch), 5),
+        "plan_iters_per_s": round(_ITERS.value * batch / wall, 1),
+        "device": str(jax.devices()[0]), "cpu": platform.processor() or platform.machine(),
+        "jax": jax.__version__}), flush=True)
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,267 @@
+"""Uncertainty penalties, trajectory losses and problem checks for the planners.
+
+A `Penalty` scores one trajectory: penalty(models, xs (T+1, dim_x), us (T, dim_u),
+level) -> scalar. The choices (SPEC A.5, A.9):
+
+  score_penalty_of(problem)         -sum_t <z_t, sg(s(z_t))>, z_t = (x_t, u_t): the SGP
+                                    surrogate. Its gradient is -sum_t J_t^T s(z_t) but
+                                    its *value* means nothing (a score gives no
+                                    likelihood values), so it is `gradient_only` and the
+                                    sampling planners refuse it.
+  distance_penalty(...)             sum_t d_sigma(z_t): the exact smoothed distance to
+                                    the data (O(N) per point, non-amortised).
+  dde_penalty(...)                  sum_t DDE(z_t): a learned distance (data_distance.py).
+  state_variance_penalty(...)       sum_t tr Cov_k f_k(x_t, u_t): MOPO-style ensemble
+                                    disagreement of the state predictions.
+
+A `TrajectoryLoss` is what an action-sequence planner minimises:
+loss(models, us (T, dim_u), x0 (dim_x,), beta, level) -> (loss, {"cost": task cost, ...}):
+
+  penalized_loss(problem, penalty)  cost(rollout) + beta * penalty(rollout)
+  ensemble_variance_loss(...)       mean_k J_k + beta * Var_k J_k (unbiased), J_k the
+                                    cost of the rollout under ensemble member k (A.9.2)
+
+`make_loss_shooting` turns any TrajectoryLoss into a gradient single-shooting planner;
+`sampling_planners.make_cem` / `make_mppi` turn it into zeroth-order ones.
+`ValidatedPlanner` is a `GradientPlanner` that checks the problem against the models
+(dimensions, noise levels) before every public solve, with clear errors.
+"""
+from __future__ import annotations
+
+from typing import Callable, NamedTuple, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from sgp_jax import distance
+from sgp_jax.normalization import Normalizer
+from sgp_jax.planning import core
+from sgp_jax.planning.core import GradientPlanner, GradientPlannerConfig, Objective
+from sgp_jax.planning.shooting import (ControlProblem, rollout, shooting_objective,
+                                       trajectory_cost)
+from sgp_jax.types import Array
+
+GetFn = Callable  # models -> the part of `models` a penalty needs
+
+
+# ------------------------------------------------------------------ points
+def trajectory_points(xs: Array, us: Array, kind: str = "xu") -> Array:
+  """The points a penalty scores: (x_t, u_t) or (x_t, u_t, x_{t+1}), t < T.
+
+  xs: (T+1, dim_x); us: (T, dim_u). Returns (T, dim_z).
+  """
+  if kind == "xu":
+    return jnp.concatenate([xs[:-1], us], -1)
+  if kind == "xux":
+    return jnp.concatenate([xs[:-1], us, xs[1:]], -1)
+  raise ValueError(f"kind must be 'xu' or 'xux', got {kind!r}.")
+
+
+# ---------------------------------------------------------------- penalties
+class Penalty(NamedTuple):
+  """fn(models, xs (T+1, dim_x), us (T, dim_u), level) -> scalar.
+
+  gradient_only: the value is a stop-gradient surrogate (meaningful gradient,
+  meaningless value); zeroth-order planners cannot use it.
+  """
+  fn: Callable
+  gradient_only: bool = False
+
+  def __call__(self, models, xs: Array, us: Array, level) -> Array:
+    return self.fn(models, xs, us, level)
+
+
+def score_penalty_of(problem: ControlProblem) -> Penalty:
+  """The SGP penalty -sum_t <z_t, sg(s(z_t, level))> on z_t = (x_t, u_t) (SPEC A.5a)."""
+  if problem.score is None:
+    raise ValueError("score_penalty_of needs problem.score.")
+  return Penalty(lambda models, xs, us, level: core.score_penalty(
+      problem.score, models, trajectory_points(xs, us), level), gradient_only=True)
+
+
+def distance_penalty(get_data: GetFn, sigma: float,
+                     normalizer: Optional[Normalizer] = None, kind: str = "xu",
+                     chunk_size: int = distance.DEFAULT_CHUNK) -> Penalty:
+  """sum_t d_sigma(z_bar_t) to the data (exact, O(N) per point; SPEC A.9.5).
+
+  Args:
+    get_data: models -> raw data points (N, dim_z), e.g. lambda m: m["data"]
+      (the data travel in `models`, not as a compiled-in constant).
+    sigma: smoothing (> 0) in the units of z_bar.
+    normalizer: maps raw z to z_bar (both the queries and the data); None: raw.
+    kind: "xu" or "xux" points.
+  """
+  _check_positive(sigma, "sigma")
+  trajectory_points(jnp.zeros((2, 1)), jnp.zeros((1, 1)), kind)  # validates kind
+  norm = normalizer.normalize if normalizer is not None else (lambda z: z)
+
+  def fn(models, xs, us, level):
+    z = norm(trajectory_points(xs, us, kind))
+    return jnp.sum(distance.smoothed_distance(z, norm(get_data(models)), sigma,
+                                              chunk_size))
+  return Penalty(fn)
+
+
+def dde_penalty(dde, get_params: GetFn, kind: str = "xu") -> Penalty:
+  """sum_t DDE(z_t): a learned distance to data (`sgp_jax.data_distance`, SPEC A.5d)."""
+  trajectory_points(jnp.zeros((2, 1)), jnp.zeros((1, 1)), kind)
+  return Penalty(lambda models, xs, us, level: jnp.sum(
+      dde(get_params(models), trajectory_points(xs, us, kind))))
+
+
+def state_variance_penalty(ensemble, get_params: GetFn, metric=None) -> Penalty:
+  """sum_t sum_j m_j Var_k f_k(x_t, u_t)_j (unbiased): MOPO-style disagreement.
+
+  ensemble: a `sgp_jax.ensemble.DynamicsEnsemble`; get_params: models -> its
+  stacked parameters; metric: per-dimension weights (dim_x,) or None (ones).
+  """
+  return Penalty(lambda models, xs, us, level: jnp.sum(
+      ensemble.prediction_variance(get_params(models), xs[:-1], us, metric)))
+
+
+# ------------------------------------------------------------ trajectory losses
+class TrajectoryLoss(NamedTuple):
+  """fn(models, us (T, dim_u), x0 (dim_x,), beta, level) -> (loss, aux with "cost")."""
+  fn: Callable
+  gradient_only: bool = False
+
+  def __call__(self, models, us: Array, x0: Array, beta, level):
+    return self.fn(models, us, x0, beta, level)
+
+
+def penalized_loss(problem: ControlProblem,
+                   penalty: Optional[Penalty] = None) -> TrajectoryLoss:
+  """cost(rollout of us under problem.dynamics) + beta * penalty(rollout)."""
+  def fn(models, us, x0, beta, level):
+    xs = rollout(problem, models, x0, us)
+    cost = trajectory_cost(problem, models, xs, us)
+    if penalty is None:
+      return cost, {"cost": cost}
+    return cost + beta * penalty(models, xs, us, level), {"cost": cost}
+  return TrajectoryLoss(fn, penalty is not None and penalty.gradient_only)
+
+
+def ensemble_variance_loss(problem: ControlProblem, ensemble,
+                           get_params: GetFn) -> TrajectoryLoss:
+  """mean_k J_k + beta * Var_k J_k, unbiased (ddof 1), SPEC A.9.2.
+
+  J_k = trajectory_cost under ensemble member k's rollout of the same us. The
+  variance of the predicted *cost* is penalised, not that of the states.
+  aux: "cost" = mean_k J_k, "cost_variance" = Var_k J_k.
+  """
+  if ensemble.num_members < 2:
+    raise ValueError("an ensemble variance needs at least 2 members, got "
+                     f"{ensemble.num_members}.")
+
+  def fn(models, us, x0, beta, level):
+    xs_k = ensemble.rollout_all(get_params(models), x0, us)  # (K, T+1, dim_x)
+    costs = jax.vmap(lambda xs: trajectory_cost(problem, models, xs, us))(xs_k)
+    mean, var = jnp.mean(costs), jnp.var(costs, ddof=1)
+    return mean + beta * var, {"cost": mean, "cost_variance": var}
+  return TrajectoryLoss(fn)
+
+
+def loss_objective(problem: ControlProblem, loss: TrajectoryLoss) -> Objective:
+  """The single-shooting Objective (actions only) with `loss` as its surrogate."""
+  return shooting_objective(problem)._replace(loss=loss.fn)
+
+
+# ------------------------------------------------------------------- checks
+def _is_concrete(tree) -> bool:
+  return not any(isinstance(a, jax.core.Tracer) for a in jax.tree_util.tree_leaves(tree))
+
+
+def _check_positive(value, name: str) -> None:
+  if isinstance(value, (int, float, np.floating, np.integer)) and not value > 0:
+    raise ValueError(f"{name} must be > 0, got {value}.")
+
+
+def check_problem(problem: ControlProblem, models, *, dynamics: bool = True,
+                  score_kind: Optional[str] = None, sigma: bool = False,
+                  name: str = "planner") -> None:
+  """Checks that problem's callables accept its dims under `models`; raises ValueError.
+
+  Runs the callables abstractly (jax.eval_shape), so it is cheap and works on
+  any device. score_kind: "xu" / "xux" checks problem.score on such points;
+  sigma: checks problem.score_sigma exists and (for concrete models) is > 0 at
+  every level.
+  """
+  dx, du = problem.dim_x, problem.dim_u
+  if dx < 1 or du < 1:
+    raise ValueError(f"{name}: dim_x and dim_u must be >= 1, got {dx}, {du}.")
+  x = jax.ShapeDtypeStruct((dx,), jnp.float32)
+  u = jax.ShapeDtypeStruct((du,), jnp.float32)
+  if dynamics:
+    if problem.dynamics is None:
+      raise ValueError(f"{name} needs problem.dynamics.")
+    try:
+      out = jax.eval_shape(problem.dynamics, models, x, u)
+    except (ValueError, TypeError) as e:
+      raise ValueError(f"{name}: problem.dynamics does not accept x ({dx},) and "
+                       f"u ({du},) with these models: {e}") from e
+    if getattr(out, "shape", None) != (dx,):
+      raise ValueError(f"{name}: problem.dynamics maps x ({dx},), u ({du},) to shape "
+                       f"{getattr(out, 'shape', out)}, expected ({dx},).")
+  if score_kind is not None:
+    if problem.score is None:
+      raise ValueError(f"{name} needs problem.score (an {score_kind} score).")
+    dz = dx + du + (dx if score_kind == "xux" else 0)
+    z = jax.ShapeDtypeStruct((2, dz), jnp.float32)
+    level = jax.ShapeDtypeStruct((), jnp.int32)
+    try:
+      out = jax.eval_shape(problem.score, models, z, level)
+    except (ValueError, TypeError) as e:
+      raise ValueError(f"{name}: problem.score does not accept {score_kind} points of "
+                       f"dim {dz} (dim_x={dx}, dim_u={du}): {e}") from e
+    if getattr(out, "shape", None) != (2, dz):
+      raise ValueError(f"{name}: problem.score maps {score_kind} points (2, {dz}) to "
+                       f"{getattr(out, 'shape', out)}; it must return the same shape.")
+    if problem.num_levels < 1:
+      raise ValueError(f"{name}: num_levels must be >= 1, got {problem.num_levels}.")
+  if sigma:
+    if problem.score_sigma is None:
+      raise ValueError(f"{name} injects sigma^2 * beta * score and needs "
+                       "problem.score_sigma(models, level).")
+    if _is_concrete(models):
+      sigmas = np.asarray([problem.score_sigma(models, l)
+                           for l in range(problem.num_levels)], np.float64)
+      if not np.all(np.isfinite(sigmas) & (sigmas > 0)):
+        raise ValueError(f"{name}: sigma must be > 0 at every level, got {sigmas}.")
+
+
+class ValidatedPlanner(GradientPlanner):
+  """A `GradientPlanner` running `validate(models)` before each public solve."""
+
+  def __init__(self, objective: Objective, config: GradientPlannerConfig,
+               num_levels: int = 1, dim_x: Optional[int] = None,
+               validate: Optional[Callable] = None):
+    super().__init__(objective, config, num_levels=num_levels, dim_x=dim_x)
+    self._validate = validate if validate is not None else (lambda models: None)
+
+  def solve(self, models, x0, key, beta, theta_init=None):
+    self._validate(models)
+    return super().solve(models, x0, key, beta, theta_init)
+
+  def solve_batch(self, models, x0s, keys, betas, theta_init=None):
+    self._validate(models)
+    return super().solve_batch(models, x0s, keys, betas, theta_init)
+
+
+def make_loss_shooting(problem: ControlProblem, loss: TrajectoryLoss,
+                       config: GradientPlannerConfig) -> ValidatedPlanner:
+  """Gradient single shooting (Adam on us) minimising any `TrajectoryLoss`.
+
+  E.g. the ensemble baseline `ensemble_variance_loss`, or `penalized_loss` with a
+  distance / DDE / state-variance penalty (SPEC A.5d, A.9).
+  """
+  return ValidatedPlanner(
+      loss_objective(problem, loss), config, num_levels=problem.num_levels,
+      dim_x=problem.dim_x,
+      validate=lambda models: check_problem(problem, models, name="shooting"))
+
+
+__all__ = ["trajectory_points", "Penalty", "score_penalty_of", "distance_penalty",
+           "dde_penalty", "state_variance_penalty", "TrajectoryLoss", "penalized_loss",
+           "ensemble_variance_loss", "loss_objective", "check_problem",
+           "ValidatedPlanner", "make_loss_shooting"]
