@@ -9,11 +9,29 @@ each plan open loop on the true cart-pole and writes to --workdir:
   summary.json               per beta: actions, predicted and true states, errors
   phase_portraits.png        plan vs true rollout against the data box
 
+Config fields (override with --config.FIELD=VALUE):
+  seed                      data, initialisation, minibatch and plan seeds
+  num_candidates            uniform (x, u) samples; those whose x' leaves the box are dropped
+  dynamics.hidden/activation/epochs/batch_size/learning_rate/validation_fraction
+                            residual MLP dynamics model and its training
+  score.hidden/activation/epochs/batch_size/learning_rate/validation_fraction
+                            (x, u) score MLP and its DSM training
+  score.sigma               DSM noise level, in normalised units
+  score.max_points          DSM trains on the first max_points transitions
+  plan.horizon              T, number of actions (dt = 0.05 s)
+  plan.num_iters            Adam iterations per plan
+  plan.learning_rate        Adam step size on the actions (newtons)
+  plan.init_std             std of the random initial actions
+  plan.betas                score-penalty weights, one plan per beta and seed
+  plan.num_seeds            plan seeds (random initial actions) per beta
+
 Example:
   python -m experiments.cartpole_swingup.main --workdir=/tmp/cartpole
   python -m experiments.cartpole_swingup.main --workdir=/tmp/cp \
       --config.plan.betas='(0.0, 0.1)' --config.plan.num_iters=2000
 """
+import os
+
 from absl import app, flags, logging
 from ml_collections import config_flags
 
@@ -24,10 +42,10 @@ _WORKDIR = flags.DEFINE_string(
     "workdir", None, "Directory for checkpoints, summary.json and plots; a run "
     "finding checkpoints there resumes training from them.", required=True)
 _CONFIG = config_flags.DEFINE_config_file(
-    "config", None, "Path to an ml_collections config file; override any field "
-    "with --config.<field>=value (see configs/default.py for every field and its "
-    "meaning). Defaults to experiments/cartpole_swingup/configs/default.py.",
-    lock_config=True)
+    "config", os.path.join(os.path.dirname(__file__), "configs", "default.py"),
+    "Path to an ml_collections config file (default: this experiment's "
+    "configs/default.py, which documents every field); override any field with "
+    "--config.<field>=value, e.g. --config.plan.num_iters=2000.", lock_config=True)
 
 
 def main(argv):
@@ -36,9 +54,6 @@ def main(argv):
   if not flags.FLAGS["verbosity"].present:
     logging.set_verbosity(logging.WARNING)  # orbax and jax log every save at INFO
   config = _CONFIG.value
-  if config is None:
-    from experiments.cartpole_swingup.configs import default
-    config = default.get_config()
   bars = progress.TrainingProgress()
   summary = pipeline.run(config, _WORKDIR.value, progress=bars)
   bars.close()

@@ -155,14 +155,15 @@ def summarize(config, result, true_states) -> dict:
 
 
 def plot(summary: dict, path: str) -> str:
-  """Phase portraits (p, theta) and (p_dot, theta_dot): plan vs true rollout vs data box."""
+  """Phase portraits (p, theta), (p_dot, theta_dot) and the actions u(t): plan vs true
+  rollout against the data box (actions against the data's action range)."""
   import matplotlib
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
   from matplotlib.patches import Rectangle
   params = cartpole.CartPoleParams()
   rows = summary["per_beta"]
-  fig, axes = plt.subplots(2, len(rows), figsize=(4 * len(rows), 7.5), squeeze=False)
+  fig, axes = plt.subplots(3, len(rows), figsize=(4 * len(rows), 10.5), squeeze=False)
   for j, row in enumerate(rows):
     first = row["seeds"][0]
     pred, true = np.asarray(first["predicted_states"]), np.asarray(first["true_states"])
@@ -179,7 +180,13 @@ def plot(summary: dict, path: str) -> str:
                      f"{abs(first['true_terminal_error']['theta_minus_pi']):.2f})", fontsize=10)
       ax.set_xlabel(names[0]); ax.set_ylabel(names[1])
       ax.autoscale_view()
+    ax = axes[2, j]
+    t = np.arange(len(first["actions"])) * params.dt
+    ax.axhspan(-params.u_max, params.u_max, color="gray", alpha=0.12, label="data range")
+    ax.plot(t, first["actions"], color="tab:blue", label="planned u")
+    ax.set_xlabel("t [s]"); ax.set_ylabel("u [N]")
   axes[0, 0].legend(loc="lower left", fontsize=8)
+  axes[2, 0].legend(loc="lower left", fontsize=8)
   fig.tight_layout()
   fig.savefig(path, dpi=110)
   plt.close(fig)

@@ -159,15 +159,21 @@ def _write_level(dataset: ds_lib.OfflineDataset, config: ml_collections.ConfigDi
     writer = {"npz": ds_lib.save_npz, "hdf5": ds_lib.save_hdf5}[fmt]
     files.append(writer(dataset, f"{stem}.{fmt}"))
   returns = ds_lib.episode_returns(dataset)
-  normalised = np.asarray(scores.dataset_normalized_score(returns, dataset))
+  out = {"files": files, "num_transitions": dataset.num,
+         "num_episodes": int(len(returns)), "return_mean": float(returns.mean()),
+         "return_std": float(returns.std()), "normalized_score_mean": None,
+         "normalized_score_std": None, "seconds": seconds}
+  if dataset.metadata["ref_max_score"] > dataset.metadata["ref_min_score"]:
+    normalised = np.asarray(scores.dataset_normalized_score(returns, dataset))
+    out.update(normalized_score_mean=float(normalised.mean()),
+               normalized_score_std=float(normalised.std()))
+    score_text = f"{normalised.mean():.1f} +- {normalised.std():.1f}"
+  else:  # an under-trained expert (tiny test runs): no valid normalisation
+    score_text = "undefined (expert not better than random)"
   log(f"  {level}: {dataset.num} transitions, {len(returns)} episodes, return "
-      f"{returns.mean():.1f} +- {returns.std():.1f}, normalised score "
-      f"{normalised.mean():.1f} +- {normalised.std():.1f}  ({seconds:.0f} s)")
-  return {"files": files, "num_transitions": dataset.num,
-          "num_episodes": int(len(returns)), "return_mean": float(returns.mean()),
-          "return_std": float(returns.std()),
-          "normalized_score_mean": float(normalised.mean()),
-          "normalized_score_std": float(normalised.std()), "seconds": seconds}
+      f"{returns.mean():.1f} +- {returns.std():.1f}, normalised score {score_text}  "
+      f"({seconds:.0f} s)")
+  return out
 
 
 def main(argv):

@@ -117,14 +117,13 @@ def make_collocation(problem: ControlProblem, config: GradientPlannerConfig,
     z = trajectory_points(xs, us, "xux")
     return cost + beta * injected_score_penalty(problem, models, z, level), {"cost": cost}
 
-  planner = ValidatedPlanner(
+  return ValidatedPlanner(
       direct_objective(problem, loss, x_goal), config, num_levels=problem.num_levels,
       dim_x=problem.dim_x,
       validate=lambda models: check_problem(problem, models, dynamics=False,
                                             score_kind="xux", sigma=True,
-                                            name="collocation"))
-  planner.x_goal = x_goal
-  return planner
+                                            name="collocation"),
+      x_goal=x_goal)
 
 
 __all__ = ["Trajectory", "all_states", "initial_trajectory", "direct_objective",

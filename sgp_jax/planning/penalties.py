@@ -46,16 +46,20 @@ GetFn = Callable  # models -> the part of `models` a penalty needs
 
 
 # ------------------------------------------------------------------ points
+def _check_kind(kind: str) -> None:
+  if kind not in ("xu", "xux"):
+    raise ValueError(f"kind must be 'xu' or 'xux', got {kind!r}.")
+
+
 def trajectory_points(xs: Array, us: Array, kind: str = "xu") -> Array:
   """The points a penalty scores: (x_t, u_t) or (x_t, u_t, x_{t+1}), t < T.
 
   xs: (T+1, dim_x); us: (T, dim_u). Returns (T, dim_z).
   """
+  _check_kind(kind)
   if kind == "xu":
     return jnp.concatenate([xs[:-1], us], -1)
-  if kind == "xux":
-    return jnp.concatenate([xs[:-1], us, xs[1:]], -1)
-  raise ValueError(f"kind must be 'xu' or 'xux', got {kind!r}.")
+  return jnp.concatenate([xs[:-1], us, xs[1:]], -1)
 
 
 # ---------------------------------------------------------------- penalties
@@ -93,7 +97,7 @@ def distance_penalty(get_data: GetFn, sigma: float,
     kind: "xu" or "xux" points.
   """
   _check_positive(sigma, "sigma")
-  trajectory_points(jnp.zeros((2, 1)), jnp.zeros((1, 1)), kind)  # validates kind
+  _check_kind(kind)
   norm = normalizer.normalize if normalizer is not None else (lambda z: z)
 
   def fn(models, xs, us, level):
@@ -105,7 +109,7 @@ def distance_penalty(get_data: GetFn, sigma: float,
 
 def dde_penalty(dde, get_params: GetFn, kind: str = "xu") -> Penalty:
   """sum_t DDE(z_t): a learned distance to data (`sgp_jax.data_distance`, SPEC A.5d)."""
-  trajectory_points(jnp.zeros((2, 1)), jnp.zeros((1, 1)), kind)
+  _check_kind(kind)
   return Penalty(lambda models, xs, us, level: jnp.sum(
       dde(get_params(models), trajectory_points(xs, us, kind))))
 
@@ -231,13 +235,18 @@ def check_problem(problem: ControlProblem, models, *, dynamics: bool = True,
 
 
 class ValidatedPlanner(GradientPlanner):
-  """A `GradientPlanner` running `validate(models)` before each public solve."""
+  """A `GradientPlanner` running `validate(models)` before each public solve.
+
+  x_goal: the fixed terminal state of a boundary-value planner (None for an
+  initial-value one; MPC accepts only those).
+  """
 
   def __init__(self, objective: Objective, config: GradientPlannerConfig,
                num_levels: int = 1, dim_x: Optional[int] = None,
-               validate: Optional[Callable] = None):
+               validate: Optional[Callable] = None, x_goal: Optional[Array] = None):
     super().__init__(objective, config, num_levels=num_levels, dim_x=dim_x)
     self._validate = validate if validate is not None else (lambda models: None)
+    self.x_goal = x_goal
 
   def solve(self, models, x0, key, beta, theta_init=None):
     self._validate(models)

@@ -300,10 +300,13 @@ class PolicyOptimizer:
     cost = jnp.mean(self.evaluate(models, state.params, x0s))
     return PolicyResult(params=state.params, cost=cost, history=history)
 
+  def _check(self, models) -> None:
+    check_problem(self.problem, models, name="policy optimiser",
+                  score_kind=None if self.problem.score is None else "xu")
+
   def solve(self, models, key: PRNGKey, beta, params_init=None) -> PolicyResult:
     """Optimises the policy once (key seeds init, initial states and noise)."""
-    check_problem(self.problem, models, score_kind="xu" if self.problem.score is not None else None,
-                  name="policy optimiser")
+    self._check(models)
     return self._solve_jit(models, key, jnp.asarray(beta, jnp.float32), params_init)
 
   def solve_batch(self, models, keys: Array, betas, params_init=None) -> PolicyResult:
@@ -312,8 +315,7 @@ class PolicyOptimizer:
     if betas.shape != (keys.shape[0],):
       raise ValueError(f"betas {betas.shape} must have the batch size of keys "
                        f"{keys.shape}.")
-    check_problem(self.problem, models, score_kind="xu" if self.problem.score is not None else None,
-                  name="policy optimiser")
+    self._check(models)
     return self._solve_batch_jit(models, keys, betas, params_init)
 
 

@@ -71,14 +71,13 @@ def make_direct_transcription(problem: ControlProblem, config: GradientPlannerCo
     return total, {"cost": cost, "defect": jnp.sum(defect ** 2)}
 
   with_score = problem.score is not None
-  planner = ValidatedPlanner(
+  return ValidatedPlanner(
       direct_objective(problem, loss, x_goal), config, num_levels=problem.num_levels,
       dim_x=problem.dim_x,
       validate=lambda models: check_problem(
           problem, models, score_kind="xu" if with_score else None, sigma=with_score,
-          name="direct transcription"))
-  planner.x_goal = x_goal
-  return planner
+          name="direct transcription"),
+      x_goal=x_goal)
 
 
 __all__ = ["dynamics_defect", "make_direct_transcription"]

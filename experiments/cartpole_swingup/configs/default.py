@@ -6,10 +6,10 @@ def get_config() -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
   c.seed = 0
   # Data: uniform (x, u) candidates in the box, kept when x' stays inside.
-  c.num_candidates = 300_000
+  c.num_candidates = 1_000_000
   # Dynamics: residual MLP on normalised (x, u), SPEC B.6 sizes.
   c.dynamics = ml_collections.ConfigDict(dict(
-      hidden=(64, 64, 32), activation="leaky_relu", epochs=150, batch_size=1024,
+      hidden=(64, 64, 32), activation="leaky_relu", epochs=100, batch_size=1024,
       learning_rate=1e-3, validation_fraction=0.2))
   # xu score, single noise level sigma (normalised units).
   c.score = ml_collections.ConfigDict(dict(
@@ -19,5 +19,5 @@ def get_config() -> ml_collections.ConfigDict:
   # Planning: single shooting from x0 = 0 to upright, terminal cost only, no input bound.
   c.plan = ml_collections.ConfigDict(dict(
       horizon=60, num_iters=15_000, learning_rate=0.1, init_std=0.1,
-      betas=(0.0, 0.1, 1.0, 1000.0), num_seeds=3))
+      betas=(0.0, 0.1, 0.3, 1.0, 1000.0), num_seeds=4))
   return c
