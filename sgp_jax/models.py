@@ -104,5 +104,5 @@ def load(directory: str) -> Tuple[Any, Any]:
   """Loads (model, params) written by `save`."""
   config = ckpt.load_model_config(directory)
   model = build(config)
-  target = model.init(jax.random.PRNGKey(0))
+  target = jax.eval_shape(model.init, jax.random.PRNGKey(0))  # shapes only: no eager init
   return model, ckpt.load_params(directory, target)

@@ -12,7 +12,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from conftest import LQ_A, LQ_B, lq_models, lq_optimum, lq_problem
+from conftest import LQ_A, LQ_B, LQ_Q, LQ_QF, LQ_R, lq_models, lq_optimum, lq_problem
+from sgp_jax.distance import empirical_score
 from sgp_jax.dynamics import make_dynamics_model
 from sgp_jax.normalization import Normalizer
 from sgp_jax.planning.core import (GradientPlanner, GradientPlannerConfig, batch_inputs,
@@ -25,6 +26,19 @@ HORIZON = 6
 CONFIG = GradientPlannerConfig(horizon=HORIZON, num_iters=800, learning_rate=0.1, init_std=0.0)
 X0S = np.array([[1.0, 0.0], [-0.5, 1.0], [2.0, -1.0], [0.3, 0.3]], np.float32)
 BETAS = np.array([0.0, 0.0, 1.0, 5.0], np.float32)
+
+
+def _np_rollout(x0, us):
+  xs = [np.asarray(x0, np.float64)]
+  for u in np.asarray(us, np.float64):
+    xs.append(LQ_A @ xs[-1] + LQ_B @ u)
+  return np.stack(xs)
+
+
+def _np_cost(x0, us):
+  xs, us = _np_rollout(x0, us), np.asarray(us, np.float64)
+  return (sum(xs[t] @ LQ_Q @ xs[t] + us[t] @ LQ_R @ us[t] for t in range(len(us)))
+          + xs[-1] @ LQ_QF @ xs[-1])
 
 
 @pytest.fixture(scope="module")
@@ -49,13 +63,13 @@ def test_matches_least_squares_optimum(lq_planner):
                                err_msg=f"x0={x0}, beta={beta}")
     # The reported cost is the task cost of the plan, without the penalty.
     _, task_cost = lq_optimum(x0, HORIZON)  # beta = 0 optimum: a lower bound
-    np.testing.assert_allclose(result.cost[i], lq_cost(x0, result.actions[i]), rtol=1e-5)
+    np.testing.assert_allclose(result.cost[i], _np_cost(x0, result.actions[i]), rtol=1e-5)
     if beta == 0:
       np.testing.assert_allclose(result.cost[i], cost_star, rtol=1e-5)
     else:  # the penalty pulls the plan away from the task optimum
       assert result.cost[i] > task_cost * (1 + 1e-3)
     # The predicted states are the model rollout of the planned actions.
-    np.testing.assert_allclose(result.states[i], lq_rollout(x0, u_star), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(result.states[i], _np_rollout(x0, u_star), rtol=1e-4, atol=1e-4)
   # beta really changes the answer (for the same x0 the two optima differ).
   u0, _ = lq_optimum(X0S[3], HORIZON, beta=0.0)
   assert np.abs(np.asarray(result.actions[3]) - u0).max() > 1e-2
@@ -68,20 +82,6 @@ def test_beta_zero_without_score_is_identical(lq_planner):
   a = lq_planner.solve(lq_models(), jnp.asarray(X0S[1]), key, 0.0)
   b = plain.solve(lq_models(), jnp.asarray(X0S[1]), key, 0.0)
   chex.assert_trees_all_close(a.actions, b.actions, rtol=1e-6, atol=1e-6)
-
-
-def lq_rollout(x0, us):
-  xs = [np.asarray(x0, np.float64)]
-  for u in np.asarray(us, np.float64):
-    xs.append(LQ_A @ xs[-1] + LQ_B @ u)
-  return np.stack(xs)
-
-
-def lq_cost(x0, us):
-  from conftest import LQ_Q, LQ_QF, LQ_R
-  xs, us = lq_rollout(x0, us), np.asarray(us, np.float64)
-  return (sum(xs[t] @ LQ_Q @ xs[t] + us[t] @ LQ_R @ us[t] for t in range(len(us)))
-          + xs[-1] @ LQ_QF @ xs[-1])
 
 
 def test_solve_batch_equals_individual_solves(lq_planner):
@@ -204,7 +204,6 @@ def _nonlinear_setup():
     return jnp.concatenate([xs[:-1], us], -1)  # (T, 3)
 
   def score_fn(models, z, level):  # the exact score of a KDE of `data`, sigma 0.7
-    from sgp_jax.distance import empirical_score
     return empirical_score(z, data, 0.7)
   return theta, z_of, score_fn, dynamics, x0
 

@@ -38,11 +38,12 @@ CIRCLE_K = 2 * CIRCLE_R
 def _train_dsm(model, points, steps, learning_rate, seed=0, sample_level=False):
   """Trains `model` by DSM on `points` for about `steps` Adam steps; returns params."""
   steps_per_epoch = 20
-  reps = -(-steps_per_epoch * BATCH // points.shape[0])
+  # 5 % held out (a cheap validation pass); the rest gives `steps_per_epoch` batches.
+  reps = -(-int(steps_per_epoch * BATCH / 0.95) // points.shape[0]) + 1
   z = np.tile(points, (reps, 1))
   epochs = max(1, steps // steps_per_epoch)
   config = training.TrainConfig(epochs=epochs, batch_size=BATCH, learning_rate=learning_rate,
-                                validation_fraction=0.0, epochs_per_call=epochs,
+                                validation_fraction=0.05, epochs_per_call=epochs,
                                 keep_best=False, seed=seed)
   params = model.init(jax.random.PRNGKey(seed))
   loss = lambda p, batch, key: dsm_loss(model, p, batch, key, sample_level=sample_level)
@@ -151,16 +152,16 @@ def test_circle_single_sigma():
   model = _circle_model([0.15])
   untrained = _check_circle(model, model.init(jax.random.PRNGKey(0)), points, [0])
   assert untrained[0] > 0.5
-  params = _train_dsm(model, points, steps=3000, learning_rate=5e-3)
+  params = _train_dsm(model, points, steps=2000, learning_rate=5e-3)
   (err,) = _check_circle(model, params, points, [0])
   assert err < THRESHOLD, f"relative L2 error {err:.3f}"
 
 
 def test_circle_noise_conditioned_two_levels():
-  """The fast noise-conditioned circle check: two levels, 2000 steps."""
+  """The fast noise-conditioned circle check: two levels, 1500 steps."""
   points = _circle_points()
   model = _circle_model([0.3, 0.2])
-  params = _train_dsm(model, points, steps=2000, learning_rate=5e-3)
+  params = _train_dsm(model, points, steps=1500, learning_rate=5e-3)
   errors = _check_circle(model, params, points, range(2))
   assert max(errors) < THRESHOLD, f"per-level relative L2 errors {errors}"
 
