@@ -7,10 +7,21 @@ Networks are randomly initialised: speed does not depend on the weights.
 
   python benchmarks/planner_speed.py                  # batches 1, 64, 1024
   python benchmarks/planner_speed.py --batches=1,64 --num_iters=200
+  python benchmarks/planner_speed.py --batches=1 --single_thread   # XLA on one CPU thread
+
+On a CPU, a single small plan runs faster with XLA's intra-op threading off
+(--single_thread): thread hand-offs cost more than the tiny matrix products save.
 """
 import json
+import os
 import platform
+import sys
 import time
+
+if "--single_thread" in sys.argv or "--single_thread=true" in sys.argv:
+  # Must be set before jax initialises its CPU client.
+  os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
+                             " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
 
 import jax
 import jax.numpy as jnp
@@ -24,6 +35,8 @@ from sgp_jax.systems import cartpole
 _BATCHES = flags.DEFINE_list("batches", ["1", "64", "1024"], "Plan batch sizes to time.")
 _ITERS = flags.DEFINE_integer("num_iters", 500, "Planner iterations per timed solve.")
 _REPEATS = flags.DEFINE_integer("repeats", 3, "Timed solves per batch (the median is reported).")
+_SINGLE = flags.DEFINE_bool("single_thread", False, "Run XLA's CPU backend on one thread "
+                            "(read before jax starts; faster for batch 1 on CPU).")
 
 
 def make_planner(num_iters: int):
@@ -65,6 +78,7 @@ def main(argv):
         "ms_per_iter": round(1e3 * wall / _ITERS.value, 4),
         "ms_per_iter_per_plan": round(1e3 * wall / (_ITERS.value * batch), 5),
         "plan_iters_per_s": round(_ITERS.value * batch / wall, 1),
+        "single_thread": _SINGLE.value,
         "device": str(jax.devices()[0]), "cpu": platform.processor() or platform.machine(),
         "jax": jax.__version__}), flush=True)
 

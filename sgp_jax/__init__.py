@@ -9,9 +9,18 @@ The public API (pure functions over pytrees; jit- and vmap-friendly):
                reward_loss, models.save / models.load
   training     TrainConfig, train
   sampling     annealed_langevin
-  planning     ControlProblem, GradientPlannerConfig, make_single_shooting, ...
+  baselines    make_dynamics_ensemble, train_ensemble, make_data_distance_model,
+               fit_data_distance
+  planning     sgp_jax.planning: ControlProblem, GradientPlannerConfig,
+               make_single_shooting, make_collocation, make_direct_transcription,
+               make_cem, make_mppi, MPC, PolicyOptimizer, penalties
+  data         sgp_jax.data: OfflineDataset, load_dataset, normalized_score, readers
+  systems      sgp_jax.systems: pure-JAX systems (cart-pole, toy systems)
 """
-from sgp_jax import models, planning
+from sgp_jax import data, models, planning, systems
+from sgp_jax.data_distance import (DataDistanceModel, fit_data_distance,
+                                   make_data_distance_model)
+from sgp_jax.ensemble import DynamicsEnsemble, make_dynamics_ensemble, train_ensemble
 from sgp_jax.distance import (empirical_score, log_density, mean_shift,
                               nearest_distance, smoothed_distance, softmin_energy)
 from sgp_jax.dynamics import (DynamicsModel, make_dynamics_model, multi_step_loss,
