@@ -17,7 +17,8 @@ Config fields (override with --config.FIELD=VALUE):
   plan.betas                   one plan per beta (batched in one solve)
   mpc.num_steps                closed-loop steps on the true system
   mpc.horizon/num_iters/learning_rate/init_std   the IVP collocation per replan
-  mpc.q_terminal               weight of ||x_T - goal||^2 in the MPC plans
+  mpc.q_terminal, mpc.q_running   weights of ||x_T - goal||^2 and of
+                               sum_t ||x_t - goal||^2 in the MPC plans
   mpc.beta, mpc.warm_start     score weight; shift the previous plan as the guess
 
 Example:

@@ -38,13 +38,15 @@ def build_model(config) -> score_lib.ScoreModel:
       c.activation)
 
 
-def make_problem(model: score_lib.ScoreModel, q_terminal: float = 0.0
-                 ) -> shooting.ControlProblem:
-  """Minimum energy (+ optional terminal cost); `models` is {"score": params}."""
+def make_problem(model: score_lib.ScoreModel, q_terminal: float = 0.0,
+                 q_running: float = 0.0) -> shooting.ControlProblem:
+  """sum_t ||u_t||^2 + q_running ||x_t - goal||^2, + q_terminal ||x_T - goal||^2;
+  `models` is {"score": params}."""
   goal = jnp.asarray(PARAMS.goal)
   return shooting.ControlProblem(
       dim_x=2, dim_u=2, dynamics=lambda m, x, u: light_dark.step(x, u),
-      running_cost=lambda m, x, u, t: jnp.sum(u ** 2),
+      running_cost=lambda m, x, u, t: (jnp.sum(u ** 2)
+                                       + q_running * jnp.sum((x - goal) ** 2)),
       terminal_cost=(lambda m, x: q_terminal * jnp.sum((x - goal) ** 2))
       if q_terminal > 0 else None,
       score=lambda m, z, level: model.score(m["score"], z, level),
@@ -84,7 +86,7 @@ def plan_bvp(config, model, params) -> list:
 def run_mpc(config, model, params) -> dict:
   c = config.mpc
   planner = collocation.make_collocation(
-      make_problem(model, c.q_terminal), core.GradientPlannerConfig(
+      make_problem(model, c.q_terminal, c.q_running), core.GradientPlannerConfig(
           horizon=c.horizon, num_iters=c.num_iters, learning_rate=c.learning_rate,
           init_std=c.init_std, record_history=False))
   controller = mpc.MPC(planner, light_dark.step, c.num_steps, warm_start=c.warm_start)

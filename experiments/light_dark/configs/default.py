@@ -13,9 +13,10 @@ def get_config() -> ml_collections.ConfigDict:
       validation_fraction=0.05))
   # BVP collocation (0.8, 0.2) -> (-0.8, 0.2), minimum-energy cost sum_t ||u_t||^2.
   c.plan = ml_collections.ConfigDict(dict(
-      horizon=25, num_iters=300, learning_rate=1e-2, init_std=0.1, betas=(0.0, 10.0)))
-  # MPC: IVP collocation with terminal cost q_terminal ||x_T - goal||^2, true dynamics.
+      horizon=25, num_iters=300, learning_rate=1e-2, init_std=0.1, betas=(0.0, 10.0, 100.0)))
+  # MPC: IVP collocation, cost + q_running sum_t ||x_t - g||^2 + q_terminal ||x_T - g||^2,
+  # closed loop on the true dynamics.
   c.mpc = ml_collections.ConfigDict(dict(
-      num_steps=60, horizon=25, num_iters=150, learning_rate=1e-2, init_std=0.1,
-      q_terminal=10.0, beta=10.0, warm_start=True))
+      num_steps=100, horizon=25, num_iters=150, learning_rate=1e-2, init_std=0.1,
+      q_terminal=10.0, q_running=1.0, beta=100.0, warm_start=True))
   return c

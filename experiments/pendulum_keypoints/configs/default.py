@@ -13,5 +13,5 @@ def get_config() -> ml_collections.ConfigDict:
       validation_fraction=0.05))
   # BVP collocation hanging (-l, 0, 0) -> upright (l, 0, 0), cost sum_t u_t^2.
   c.plan = ml_collections.ConfigDict(dict(
-      horizon=25, num_iters=500, learning_rate=1e-2, init_std=0.1, betas=(0.0, 10.0)))
+      horizon=25, num_iters=500, learning_rate=1e-2, init_std=0.1, betas=(0.0, 10.0, 1000.0)))
   return c

@@ -24,6 +24,6 @@ def get_config() -> ml_collections.ConfigDict:
       learning_rate=1e-3, validation_fraction=0.0))
   # E.3: from uniform starts, annealed mean shift on d_sigma vs descent on ensemble variance.
   c.descent = ml_collections.ConfigDict(dict(
-      num_starts=50, sigma_max=0.5, sigma_min=0.01, num_levels=20, steps_per_level=10,
+      num_starts=50, sigma_max=0.05, sigma_min=0.01, num_levels=20, steps_per_level=10,
       gd_steps=2000, gd_lr=0.01))
   return c

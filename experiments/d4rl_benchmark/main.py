@@ -1,0 +1,43 @@
+r"""SGP-MPC on D4RL-style brax data sets with baselines (SPEC B.8, E.9), end to end.
+
+For every level in --config.levels: loads `{data_dir}/{env}-{level}.npz` (made by
+experiments/make_dataset), trains or resumes the dynamics, reward, NCSN xu score,
+dynamics ensemble and BC policy, evaluates every method in closed loop on the TRUE
+brax env (terminate when unhealthy; episode loop jitted and vmapped over episodes)
+and writes to --workdir:
+  {level}/models/{dynamics,reward,score,bc}/   self-describing checkpoints
+  {level}/train_state/                         resumable training checkpoints
+  summary.json                                 scores per method (and per seed),
+                                               returns, diagnostics, config, versions
+  {level}_plan_vs_true.png                     model error along the first plans
+  {level}_sgp_episode.html                     brax viewer of an SGP episode
+
+Config fields (override with --config.FIELD=VALUE):
+  seed, data_dir, env, levels            data and model seed
+  dynamics/reward/score/ensemble/bc.*    network sizes and training (hidden,
+                                         activation, layer_norm, epochs, batch_size,
+                                         learning_rate, validation_fraction)
+  score.sigma_max/sigma_min/num_levels   geometric noise levels (SPEC B.8)
+  plan.horizon/num_iters/learning_rate/init_std/warm_start/beta_schedule
+  plan.betas, plan.beta_mins             per-level SGP beta (SPEC B.8 table)
+  plan.ensemble_beta, state_variance_beta   baseline penalty weights
+  plan.num_samples/num_elites/sample_std/temperature   CEM and MPPI
+  methods                                subset of pipeline.METHODS
+  eval.seed/num_seeds/episodes_per_seed  evaluation seeds and episodes
+  eval.num_steps                         1000 = the standard protocol
+  eval.diagnose_steps, eval.render       plan-vs-true diagnostic, HTML render
+
+Example:
+  python -m experiments.d4rl_benchmark.main --workdir=/tmp/d4rl
+  python -m experiments.d4rl_benchmark.main --workdir=/tmp/d4rl \
+      --config=experiments/d4rl_benchmark/configs/gpu.py
+"""
+from absl import app
+
+from experiments import common
+from experiments.d4rl_benchmark import pipeline
+
+_WORKDIR, _CONFIG = common.define_launcher_flags(__file__)
+
+if __name__ == "__main__":
+  app.run(common.launcher_main(pipeline.run, pipeline.format_summary, _WORKDIR, _CONFIG))

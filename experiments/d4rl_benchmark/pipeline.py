@@ -1,0 +1,325 @@
+"""SGP-MPC on D4RL-style brax data sets, with baselines (SPEC B.8, A.9, E.9).
+
+Per level: load the data set -> train (or resume) dynamics, reward, NCSN xu score,
+a dynamics ensemble and a behaviour-cloning policy -> evaluate every method in
+closed loop on the TRUE brax env (one jitted, vmapped episode loop per method) ->
+normalised scores, a model-error diagnostic along the first plans, an HTML render.
+`run(config, workdir)` is what the launcher and a notebook call.
+
+Methods (all planners: T, iterations and warm start from config.plan; cost = -r_hat):
+  sgp                 NCSS single shooting + score penalty, beta from config.plan.betas
+  beta0               the same planner with beta = 0
+  ensemble_cost_var   shooting on mean_k J_k + beta Var_k J_k (the paper's, A.9.2)
+  ensemble_state_var  shooting on J + beta sum_t tr Var_k f_k (MOPO-style)
+  mppi, cem           zeroth-order, no penalty
+  mppi_state_var, cem_state_var   zeroth-order + the MOPO-style penalty
+  bc                  behaviour cloning (policy rollout, no planning)
+"""
+from __future__ import annotations
+
+import os
+import time
+from typing import Callable, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from experiments import common
+from sgp_jax import bc as bc_lib
+from sgp_jax import data as data_lib
+from sgp_jax import dynamics as dyn_lib
+from sgp_jax import ensemble as ens_lib
+from sgp_jax import envs, evaluation
+from sgp_jax import reward as reward_lib
+from sgp_jax import score as score_lib
+from sgp_jax.normalization import Normalizer
+from sgp_jax.planning import core, penalties, sampling_planners, shooting
+
+METHODS = ("sgp", "beta0", "ensemble_cost_var", "ensemble_state_var", "mppi",
+           "mppi_state_var", "cem", "cem_state_var", "bc")
+
+
+# ------------------------------------------------------------------ data, models
+def load_level(config, level: str):
+  """(OfflineDataset, Transitions) of `{data_dir}/{env}-{level}.npz`."""
+  path = os.path.join(config.data_dir, f"{config.env}-{level}.npz")
+  ds = data_lib.validate_dataset(data_lib.load_dataset(path))
+  return ds, data_lib.to_transitions(ds)
+
+
+def build_models(config, data) -> dict:
+  """Untrained models with min/max normalisers of the data (SPEC B.8)."""
+  x_norm = Normalizer.from_data(np.concatenate([np.asarray(data.x), np.asarray(data.x_next)]))
+  u_norm = Normalizer.from_data(np.asarray(data.u))
+  c = config
+  sigmas = score_lib.geometric_sigmas(c.score.sigma_max, c.score.sigma_min,
+                                      c.score.num_levels)
+  return {
+      "dynamics": dyn_lib.make_dynamics_model(x_norm, u_norm, c.dynamics.hidden,
+                                              c.dynamics.activation, c.dynamics.layer_norm),
+      "reward": reward_lib.make_reward_model(x_norm, u_norm, data.reward, c.reward.hidden,
+                                             c.reward.activation, c.reward.layer_norm),
+      "score": score_lib.make_score_model("xu", x_norm, u_norm, sigmas, c.score.hidden,
+                                          c.score.activation),
+      "ensemble": ens_lib.make_dynamics_ensemble(
+          x_norm, u_norm, c.ensemble.hidden, c.ensemble.num_members,
+          c.ensemble.activation, c.ensemble.layer_norm),
+      # BC maps into brax's action box [-1, 1] (tanh output).
+      "bc": bc_lib.make_bc_policy(x_norm, Normalizer.from_scale(1.0, 0.0, dim=u_norm.dim),
+                                  c.bc.hidden, c.bc.activation, c.bc.layer_norm),
+  }
+
+
+def train_models(config, data, workdir: str, progress: Optional[Callable] = None):
+  """Trains (or resumes from workdir/train_state) every model; returns (params, metrics).
+
+  Checkpoints: workdir/models/{dynamics,reward,score} via `sgp_jax.models.save`,
+  workdir/models/bc via `bc.save_bc`; the ensemble's stacked parameters stay in
+  its resumable training checkpoint (workdir/train_state/ensemble).
+  """
+  m = build_models(config, data)
+  keys = dict(zip(("dynamics", "reward", "score", "ensemble", "bc"),
+                  jax.random.split(jax.random.PRNGKey(config.seed), 5)))
+  xux = (data.x, data.u, data.x_next)
+  jobs = {
+      "dynamics": (lambda p, b, k: dyn_lib.one_step_loss(m["dynamics"], p, *b), xux,
+                   m["dynamics"]),
+      "reward": (lambda p, b, k: reward_lib.reward_loss(m["reward"], p, *b),
+                 (data.x, data.u, data.reward), m["reward"]),
+      "score": (lambda p, b, k: score_lib.dsm_loss(m["score"], p, b, k), data.xu(),
+                m["score"]),
+      "ensemble": (lambda p, b, k: ens_lib.ensemble_loss(m["ensemble"], p, *b), xux, None),
+      "bc": (lambda p, b, k: bc_lib.bc_loss(m["bc"], p, *b), (data.x, data.u), None),
+  }
+  params, metrics = {}, {}
+  for name, (loss_fn, arrays, model) in jobs.items():
+    params[name], metrics[name] = common.train_model(
+        name, loss_fn, m[name].init(keys[name]), arrays, config[name], config.seed,
+        workdir, progress, model=model)
+  bc_lib.save_bc(os.path.join(workdir, "models", "bc"), m["bc"], params["bc"])
+  return m, params, metrics
+
+
+# ------------------------------------------------------------------ planners
+def make_problem(m: dict) -> shooting.ControlProblem:
+  """The learned problem: dynamics f_hat, cost -r_hat, NCSN xu score.
+
+  `models` (the planner's pytree) is {"dynamics", "reward", "score", "ensemble"}.
+  """
+  dyn, rew, score = m["dynamics"], m["reward"], m["score"]
+  return shooting.ControlProblem(
+      dim_x=dyn.dim_x, dim_u=dyn.dim_u,
+      dynamics=lambda p, x, u: dyn(p["dynamics"], x, u),
+      running_cost=lambda p, x, u, t: -rew(p["reward"], x, u),
+      score=lambda p, z, level: score.score(p["score"], z, level),
+      num_levels=score.num_levels)
+
+
+def make_planners(config, m: dict, level: str) -> dict:
+  """name -> (planner, beta) for every planning method (see the module docstring)."""
+  c = config.plan
+  problem = make_problem(m)
+  base = dict(horizon=c.horizon, num_iters=c.num_iters, action_low=-1.0, action_high=1.0,
+              record_history=False)
+  grad_cfg = core.GradientPlannerConfig(
+      learning_rate=c.learning_rate, init_std=c.init_std, beta_schedule=c.beta_schedule,
+      beta_min=c.beta_mins[level], **base)
+  samp = dict(num_samples=c.num_samples, num_elites=c.num_elites, sample_std=c.sample_std,
+              temperature=c.temperature, **base)
+  cem_cfg = sampling_planners.SamplingPlannerConfig(**samp)
+  mppi_cfg = sampling_planners.SamplingPlannerConfig(**samp)
+  ens = m["ensemble"]
+  get_ens = lambda p: p["ensemble"]
+  metric = 1.0 / ens.model.x_normalizer.scale ** 2  # variance in normalised units
+  state_var = penalties.penalized_loss(
+      problem, penalties.state_variance_penalty(ens, get_ens, metric))
+  plain = penalties.penalized_loss(problem)
+  sgp = shooting.make_single_shooting(problem, grad_cfg)
+  return {
+      "sgp": (sgp, c.betas[level]),
+      "beta0": (sgp, 0.0),
+      "ensemble_cost_var": (penalties.make_loss_shooting(
+          problem, penalties.ensemble_variance_loss(problem, ens, get_ens), grad_cfg),
+                            c.ensemble_beta),
+      "ensemble_state_var": (penalties.make_loss_shooting(problem, state_var, grad_cfg),
+                             c.state_variance_beta),
+      "mppi": (sampling_planners.make_mppi(problem, plain, mppi_cfg), 0.0),
+      "mppi_state_var": (sampling_planners.make_mppi(problem, state_var, mppi_cfg),
+                         c.state_variance_beta),
+      "cem": (sampling_planners.make_cem(problem, plain, cem_cfg), 0.0),
+      "cem_state_var": (sampling_planners.make_cem(problem, state_var, cem_cfg),
+                        c.state_variance_beta),
+  }
+
+
+# ------------------------------------------------------------------ evaluation
+def make_env(config, metadata: dict):
+  """The TRUE env of the data set (same backend), episodes of config.eval.num_steps."""
+  return envs.make_env(metadata.get("env", config.env),
+                       backend=metadata.get("backend", "positional"),
+                       episode_length=config.eval.num_steps,
+                       terminate_when_unhealthy=True)
+
+
+def _method_summary(returns: np.ndarray, lengths: np.ndarray, metadata: dict,
+                    num_seeds: int, seconds: float) -> dict:
+  scores = evaluation.normalized_scores(returns, metadata)
+  per_seed = scores.reshape(num_seeds, -1).mean(1)
+  return {"score": evaluation.score_summary(scores),
+          "score_per_seed_mean": per_seed.tolist(),
+          "score_seed_std": float(per_seed.std()),
+          "returns": returns.tolist(), "scores": scores.tolist(),
+          "episode_lengths": lengths.tolist(), "seconds_including_compile": seconds}
+
+
+def evaluate_methods(config, m: dict, params: dict, env, metadata: dict, level: str,
+                     log: Callable = print) -> tuple[dict, dict]:
+  """Closed-loop scores of every method in config.methods; returns (summary, episodes).
+
+  Episodes: P = num_seeds * episodes_per_seed, all in one vmapped call per method;
+  "seed" s is the group of episodes s*E..(s+1)*E-1 (env initial states and planner
+  noise from config.eval.seed; the learned models are the same for every seed).
+  """
+  e = config.eval
+  p = e.num_seeds * e.episodes_per_seed
+  key = jax.random.PRNGKey(e.seed)
+  models = {k: params[k] for k in ("dynamics", "reward", "score", "ensemble")}
+  planners = make_planners(config, m, level)
+  out, episodes, evaluators = {}, {}, {}
+  for name in config.methods:
+    start = time.time()
+    if name == "bc":
+      rollout = envs.make_rollout(env, m["bc"].policy_apply, p)
+      r = rollout(params["bc"], key)
+      returns, lengths = np.asarray(r.returns()), np.asarray(r.valid.sum(-1))
+      episodes[name] = r
+    else:
+      planner, beta = planners[name]
+      if id(planner) not in evaluators:  # sgp and beta0 share one compile
+        evaluators[id(planner)] = evaluation.make_mpc_evaluator(
+            env, planner, p, warm_start=config.plan.warm_start)
+      eps = evaluators[id(planner)](models, key, beta)
+      returns, lengths = np.asarray(eps.returns()), np.asarray(eps.lengths())
+      episodes[name] = eps
+    out[name] = _method_summary(returns, lengths, metadata, e.num_seeds, time.time() - start)
+    if name in planners:
+      out[name]["beta"] = float(planners[name][1])
+    s = out[name]["score"]
+    log(f"  {level} {name:>20}: {s['mean']:7.1f} +- {s['std']:5.1f}  "
+        f"({time.time() - start:.0f} s)")
+  return out, episodes
+
+
+def diagnose(config, m: dict, params: dict, env, level: str) -> dict:
+  """Model error along the first plans: predicted vs true open-loop states and rewards.
+
+  One episode of config.eval.diagnose_steps MPC steps per method in ("sgp", "beta0");
+  at every step the plan's actions are also rolled out on the true env from the
+  same state. Errors are in normalised state units (x / data range).
+  """
+  steps = config.eval.diagnose_steps
+  planner, _ = make_planners(config, m, level)["sgp"]
+  models = {k: params[k] for k in ("dynamics", "reward", "score", "ensemble")}
+  short_env = envs.make_env(env.name, env.backend, episode_length=steps)
+  evaluate = evaluation.make_mpc_evaluator(short_env, planner, 1, warm_start=True,
+                                           record_plans=True)
+  scale = np.asarray(m["dynamics"].x_normalizer.scale)
+  out = {}
+  for name, beta in (("sgp", config.plan.betas[level]), ("beta0", 0.0)):
+    eps = jax.device_get(evaluate(models, jax.random.PRNGKey(config.eval.seed), beta))
+    pred, true = eps.plan_states[0], eps.plan_true_states[0]  # (N, T+1, dx)
+    err = np.linalg.norm((pred - true) / scale, axis=-1)       # (N, T+1)
+    pred_return = -eps.plan_costs[0]                           # (N,) r_hat along plan
+    true_return = eps.plan_true_rewards[0].sum(-1)             # (N,)
+    out[name] = {"beta": float(beta),
+                 "state_error_by_horizon": err.mean(0).tolist(),
+                 "predicted_plan_return": float(pred_return.mean()),
+                 "true_plan_return": float(true_return.mean()),
+                 "plan_states_first": pred[:3].tolist(),
+                 "true_states_first": true[:3].tolist()}
+  return out
+
+
+def render(env, config, actions, path: str) -> str:
+  """brax HTML viewer of episode 0 (re-run from its reset key with its actions)."""
+  from brax.io import html
+  keys_reset, _ = evaluation.episode_keys(jax.random.PRNGKey(config.eval.seed),
+                                          config.eval.num_seeds * config.eval.episodes_per_seed)
+  states = evaluation.replay(env, keys_reset[0], actions)
+  with open(path, "w") as f:
+    f.write(html.render(env.brax_env.sys.tree_replace({"opt.timestep": env.brax_env.dt}),
+                        states))
+  return path
+
+
+def plot_diagnostics(diag: dict, path: str) -> str:
+  plt = common.pyplot()
+  fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+  for name, d in diag.items():
+    axes[0].plot(d["state_error_by_horizon"], "o-", label=f"{name} (β={d['beta']:g})")
+  axes[0].set_xlabel("plan step h"); axes[0].set_ylabel("||x̂_h - x_h|| (normalised)")
+  axes[0].set_title("model error along the plans"); axes[0].legend()
+  for ax, name in zip(axes[1:], diag):
+    pred, true = np.asarray(diag[name]["plan_states_first"]), np.asarray(
+        diag[name]["true_states_first"])
+    for j, dim in enumerate((0, 8)):  # root z height, forward velocity
+      ax.plot(pred[0, :, dim], "-", color=f"C{j}", label=f"plan x[{dim}]")
+      ax.plot(true[0, :, dim], "--", color=f"C{j}", label=f"true x[{dim}]")
+    ax.set_title(f"{name}: first plan, predicted (-) vs true (--)")
+    ax.set_xlabel("plan step h"); ax.legend(fontsize=8)
+  fig.tight_layout(); fig.savefig(path, dpi=100); plt.close(fig)
+  return path
+
+
+def run(config, workdir: str, progress: Optional[Callable] = None,
+        log: Callable = print) -> dict:
+  """The whole benchmark; writes models/, summary.json, diagnostics and a render."""
+  os.makedirs(workdir, exist_ok=True)
+  t0 = time.time()
+  summary = {"levels": {}, "protocol": {
+      "num_steps": config.eval.num_steps,
+      "standard_protocol": bool(config.eval.num_steps == 1000),
+      "terminate_when_unhealthy": True}}
+  for level in config.levels:
+    ds, data = load_level(config, level)
+    level_dir = os.path.join(workdir, level)
+    m, params, train_metrics = train_models(config, data, level_dir, progress)
+    env = make_env(config, ds.metadata)
+    results, episodes = evaluate_methods(config, m, params, env, ds.metadata, level, log)
+    entry = {"data": {k: ds.metadata.get(k) for k in (
+        "env", "level", "backend", "ref_min_score", "ref_max_score")},
+        "num_transitions": ds.num, "training": train_metrics, "methods": results}
+    if config.eval.diagnose_steps > 0:
+      entry["diagnostics"] = diagnose(config, m, params, env, level)
+      entry["diagnostics_plot"] = plot_diagnostics(
+          entry["diagnostics"], os.path.join(workdir, f"{level}_plan_vs_true.png"))
+    if config.eval.render and "sgp" in episodes:
+      entry["render"] = render(env, config, episodes["sgp"].actions[0],
+                               os.path.join(workdir, f"{level}_sgp_episode.html"))
+    summary["levels"][level] = entry
+    common.write_summary(workdir, {**summary, "total_seconds": time.time() - t0}, config)
+  summary["total_seconds"] = time.time() - t0
+  common.write_summary(workdir, summary, config)
+  return summary
+
+
+def format_summary(summary: dict) -> str:
+  lines = []
+  proto = summary["protocol"]
+  if not proto["standard_protocol"]:
+    lines.append(f"NOTE: episodes shortened to {proto['num_steps']} steps "
+                 "(NOT the standard 1000-step protocol).")
+  for level, entry in summary["levels"].items():
+    lines.append(f"{level}: normalised score mean +- std over episodes "
+                 f"(std over seed means)")
+    for name, r in entry["methods"].items():
+      s = r["score"]
+      lines.append(f"  {name:>20} {s['mean']:7.1f} +- {s['std']:5.1f} "
+                   f"({r['score_seed_std']:4.1f})  n={s['num_episodes']}")
+    for name, d in entry.get("diagnostics", {}).items():
+      lines.append(f"  diag {name}: plan return predicted {d['predicted_plan_return']:.2f}"
+                   f" true {d['true_plan_return']:.2f}; state error at h=T "
+                   f"{d['state_error_by_horizon'][-1]:.3f}")
+  lines.append(f"total {summary['total_seconds']:.0f} s")
+  return "\n".join(lines)

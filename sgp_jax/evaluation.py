@@ -1,0 +1,202 @@
+"""Closed-loop evaluation of a planner on a TRUE environment (SPEC A.7, B.8, E.9).
+
+`make_mpc_evaluator(env, planner, num_episodes)` builds one jitted function
+
+  evaluate(models, key, beta) -> Episodes
+
+whose whole episode loop is a `lax.scan` over environment steps with MPC inside
+(the planner's full solve from the current observation, warm start = the previous
+solution shifted one step, u_0 applied with `env.step`), `vmap`ped over episodes,
+and sharded over the episode axis when several devices are present. The env is
+anything with the `sgp_jax.envs.Env` protocol (reset / step, `EnvState` with
+`terminal` / `truncated`); the standard protocol (terminate when unhealthy, time
+limit `env.episode_length`) comes from the env. After an episode ends, its state
+is frozen and its steps are marked invalid (as `sgp_jax.envs.make_rollout` does
+for policies, which is what a policy baseline such as behaviour cloning uses).
+
+`normalized_scores(returns, metadata)` puts returns on the 0-100 scale with the
+data set's reference returns (`sgp_jax.data.dataset_normalized_score`);
+`score_summary` gives mean +- std; `replay` re-runs an episode's actions to get the
+simulator states for rendering; `plan_vs_true` compares a plan's predicted states
+with the true env's open-loop rollout of the same actions (model error along a plan).
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, NamedTuple, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from sgp_jax.data.scores import dataset_normalized_score
+from sgp_jax.planning.mpc import shift_plan
+from sgp_jax.types import Array, PRNGKey
+
+
+class Episodes(NamedTuple):
+  """P closed-loop episodes padded to N steps (leading axis P on every field).
+
+  observations: (P, N, dim_obs) the observation each action was planned from.
+  actions: (P, N, dim_u) the applied actions.
+  rewards: (P, N) the TRUE rewards.
+  valid: (P, N) bool, steps taken before the episode ended (a prefix of each row).
+  terminals: (P, N) bool, the env terminated (unhealthy) at that step.
+  plan_costs: (P, N) each replan's final cost under the learned models.
+  plan_states: (P, N, T+1, dim_obs) each replan's predicted states, or (P, N, 0)
+    if not recorded.
+  plan_true_states: (P, N, T+1, dim_obs) the true env's open-loop rollout of each
+    replan's actions from the same state (`plan_vs_true`), or (P, N, 0).
+  plan_true_rewards: (P, N, T) the true rewards along those rollouts, or (P, N, 0).
+  """
+  observations: Array
+  actions: Array
+  rewards: Array
+  valid: Array
+  terminals: Array
+  plan_costs: Array
+  plan_states: Array
+  plan_true_states: Array
+  plan_true_rewards: Array
+
+  def returns(self) -> Array:
+    """Undiscounted TRUE return of each episode, shape (P,)."""
+    return jnp.sum(jnp.where(self.valid, self.rewards, 0.0), axis=-1)
+
+  def lengths(self) -> Array:
+    """Steps taken in each episode, shape (P,)."""
+    return jnp.sum(self.valid, axis=-1)
+
+
+def episode_keys(key: PRNGKey, num_episodes: int):
+  """Per-episode (reset key, planner key), each (P, 2): the evaluator's key split.
+
+  `replay` uses the reset keys to rebuild an episode's initial state exactly.
+  """
+  keys = jax.random.split(key, num_episodes)
+  pairs = jax.vmap(jax.random.split)(keys)
+  return pairs[:, 0], pairs[:, 1]
+
+
+def make_mpc_evaluator(env, planner, num_episodes: int, num_steps: Optional[int] = None,
+                       warm_start: bool = True, record_plans: bool = False):
+  """A jitted `evaluate(models, key, beta) -> Episodes` of MPC on the true `env`.
+
+  Args:
+    env: an `sgp_jax.envs.Env` (e.g. `envs.make_env("halfcheetah")`).
+    planner: an initial-value planner with the `GradientPlanner` contract
+      (single shooting, loss shooting, CEM, MPPI); its models are `models`.
+    num_episodes: P parallel episodes (vmapped; sharded over devices when the
+      device count divides P).
+    num_steps: N control steps per episode; default `env.episode_length` (the
+      standard protocol). Fewer steps is a shortened, NON-standard protocol.
+    warm_start: start each solve from the previous solution shifted by one step.
+    record_plans: also return every replan's predicted states and the true
+      open-loop rollout of its actions (T extra env steps per control step;
+      memory 2 P N (T+1) dim_obs floats): a diagnostic of model error.
+
+  Returns:
+    evaluate(models, key, beta): models the planner's model pytree, key a PRNG
+    key (split into per-episode reset and planner keys by `episode_keys`), beta
+    the penalty weight (scalar). One compile serves every key, beta and set of
+    model parameters of the same shapes.
+  """
+  num_steps = int(env.episode_length if num_steps is None else num_steps)
+  if num_steps < 1 or num_episodes < 1:
+    raise ValueError(f"num_steps and num_episodes must be >= 1, got {num_steps}, "
+                     f"{num_episodes}.")
+
+  def episode(models, key_reset, key_plan, beta) -> Episodes:
+    state0 = env.reset(key_reset)
+    key_init, key_steps = jax.random.split(key_plan)
+    theta0 = planner.init(models, state0.obs, key_init).theta
+
+    def body(carry, key_t):
+      state, theta_init, alive = carry
+      plan = planner._solve(models, state.obs, key_t, beta,  # pylint: disable=protected-access
+                            theta_init if warm_start else None)
+      u = plan.actions[0]
+      nxt = env.step(state, u)
+      if record_plans:
+        true_states, true_rewards = plan_vs_true(env, state, plan.actions)
+        plans = (plan.states, true_states, true_rewards)
+      else:
+        plans = (jnp.zeros((0,)),) * 3
+      record = (state.obs, u, nxt.reward, alive, nxt.terminal & alive, plan.cost) + plans
+      nxt = jax.tree.map(lambda new, old: jnp.where(alive, new, old), nxt, state)
+      return (nxt, shift_plan(plan.theta), alive & ~nxt.done), record
+
+    _, rec = jax.lax.scan(body, (state0, theta0, jnp.ones((), bool)),
+                          jax.random.split(key_steps, num_steps))
+    return Episodes(*rec)
+
+  batched = jax.jit(jax.vmap(episode, in_axes=(None, 0, 0, None)))
+
+  def evaluate(models, key: PRNGKey, beta) -> Episodes:
+    keys_reset, keys_plan = _shard(episode_keys(key, num_episodes))
+    return batched(models, keys_reset, keys_plan, jnp.asarray(beta, jnp.float32))
+
+  return evaluate
+
+
+def _shard(tree):
+  """Puts arrays with leading axis P on a 1-D device mesh when the devices divide P."""
+  devices = jax.devices()
+  p = jax.tree_util.tree_leaves(tree)[0].shape[0]
+  if len(devices) == 1 or p % len(devices):
+    return tree
+  sharding = NamedSharding(Mesh(np.asarray(devices), ("episodes",)),
+                           PartitionSpec("episodes"))
+  return jax.tree_util.tree_map(lambda a: jax.device_put(a, sharding), tree)
+
+
+def normalized_scores(returns, metadata: Mapping[str, Any]) -> np.ndarray:
+  """Returns (P,) -> scores (P,) on the 0-100 scale with the data set's references."""
+  return np.asarray(dataset_normalized_score(np.asarray(returns), metadata))
+
+
+def score_summary(scores) -> dict:
+  """mean, std (population, over episodes), min, max and count of scores (P,)."""
+  s = np.asarray(scores, np.float64).reshape(-1)
+  return {"mean": float(s.mean()), "std": float(s.std()), "min": float(s.min()),
+          "max": float(s.max()), "num_episodes": int(s.size)}
+
+
+def replay(env, key_reset: PRNGKey, actions: Array, num_steps: Optional[int] = None):
+  """Simulator states of an episode re-run from its reset key with the given actions.
+
+  actions: (N, dim_u). Returns the list of the backend's states (brax
+  `pipeline_state`s, N_valid + 1 of them; stops at termination), e.g. for
+  `brax.io.html.render(env.brax_env.sys, states)`. Deterministic envs reproduce
+  the evaluated episode exactly.
+  """
+  actions = jnp.asarray(actions)
+  n = actions.shape[0] if num_steps is None else int(num_steps)
+
+  def body(state, u):
+    nxt = env.step(state, u)
+    return nxt, (nxt.sim, nxt.done)
+
+  state0 = env.reset(key_reset)
+  _, (sims, done) = jax.jit(lambda s, a: jax.lax.scan(body, s, a))(state0, actions[:n])
+  done = np.asarray(done)
+  last = int(np.argmax(done)) + 1 if done.any() else n
+  sims = jax.device_get(sims)
+  return [state0.sim] + [jax.tree.map(lambda a, i=i: a[i], sims) for i in range(last)]
+
+
+def plan_vs_true(env, state, actions: Array):
+  """The true env's open-loop rollout of a plan's actions from `state` (an EnvState).
+
+  actions: (T, dim_u). Returns (observations (T+1, dim_obs), rewards (T,)), to
+  compare with the plan's predicted states (model error along the plan).
+  """
+  def body(s, u):
+    nxt = env.step(s, u)
+    return nxt, (nxt.obs, nxt.reward)
+  _, (obs, rewards) = jax.lax.scan(body, state, actions)
+  return jnp.concatenate([state.obs[None], obs], 0), rewards
+
+
+__all__ = ["Episodes", "episode_keys", "make_mpc_evaluator", "normalized_scores",
+           "score_summary", "replay", "plan_vs_true"]
