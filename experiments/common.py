@@ -92,24 +92,6 @@ def pyplot():
   return plt
 
 
-def format_metrics(metrics: dict, indent: str = "  ") -> str:
-  """One line per scalar entry of a (flat or nested) metrics dict."""
-  lines = []
-  for key, value in metrics.items():
-    if isinstance(value, dict):
-      lines.append(f"{indent}{key}:")
-      lines.append(format_metrics(value, indent + "  "))
-    elif isinstance(value, (int, float, bool, str)) or value is None:
-      lines.append(f"{indent}{key}: {value:.4g}" if isinstance(value, float)
-                   else f"{indent}{key}: {value}")
-  return "\n".join(lines)
-
-
-__all__ = ["train_config", "train_model", "point_score_model", "versions", "write_summary",
-           "pyplot",
-           "format_metrics"]
-
-
 # ------------------------------------------------------------------ launchers
 def define_launcher_flags(main_file: str):
   """The --workdir (required) and --config (default: configs/default.py next to
@@ -125,6 +107,9 @@ def define_launcher_flags(main_file: str):
       "Path to an ml_collections config file (default: this experiment's "
       "configs/default.py; the module docstring above lists every field); override "
       "any field with --config.<field>=value.", lock_config=True)
+  if sys.argv and os.path.abspath(sys.argv[0]) == os.path.abspath(main_file):
+    for name in ("workdir", "config"):  # so that --help (not only --helpfull) lists them
+      flags.FLAGS.register_flag_by_module(sys.argv[0], flags.FLAGS[name])
   return workdir, config
 
 
@@ -144,3 +129,7 @@ def launcher_main(run: Callable, format_summary: Callable, workdir_flag, config_
     bars.close()
     print(format_summary(summary))
   return main
+
+
+__all__ = ["train_config", "train_model", "point_score_model", "versions", "write_summary",
+           "pyplot", "define_launcher_flags", "launcher_main"]

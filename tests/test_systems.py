@@ -56,6 +56,8 @@ def test_pendulum_keypoints_stay_on_the_circle_and_equilibria_hold():
   assert float(theta) > 0.1
   np.testing.assert_allclose(pendulum.from_keypoints(pendulum.to_keypoints(
       jnp.array(2.0), jnp.array(1.5))), (2.0, 1.5), rtol=1e-6)
+  with pytest.raises(ValueError, match="keypoint pendulum"):
+    pendulum.step(jnp.zeros(2), jnp.zeros(1))
 
 
 def test_circle_and_toy1d():

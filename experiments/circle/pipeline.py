@@ -100,7 +100,8 @@ def format_summary(summary: dict) -> str:
   errs = ", ".join(f"{e:.3f}" for e in summary["score_relative_l2_error_per_level"])
   return "\n".join([
       f"annealed Langevin: mean | |z| - r | = {summary['radial_error_mean']:.4f} "
-      f"(max {summary['radial_error_max']:.4f}; at start {summary['radial_error_start_mean']:.3f})",
+      f"(max {summary['radial_error_max']:.4f}; at start "
+      f"{summary['radial_error_start_mean']:.3f})",
       f"score rel. L2 error per level (sigma {summary['sigmas'][0]:.3g} -> "
       f"{summary['sigmas'][-1]:.3g}): {errs}",
       f"total {summary['total_seconds']:.0f} s; plot: {summary.get('plot')}"])

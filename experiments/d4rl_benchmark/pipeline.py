@@ -163,10 +163,19 @@ def make_env(config, metadata: dict):
 
 
 def _method_summary(returns: np.ndarray, lengths: np.ndarray, metadata: dict,
-                    num_seeds: int, seconds: float) -> dict:
+                    num_seeds: int, num_steps: int, seconds: float) -> dict:
   scores = evaluation.normalized_scores(returns, metadata)
   per_seed = scores.reshape(num_seeds, -1).mean(1)
-  return {"score": evaluation.score_summary(scores),
+  extra = {}
+  if num_steps < metadata.get("episode_length", num_steps):
+    # Shortened episodes (NOT the standard protocol): also score against references
+    # scaled by num_steps / episode_length (returns per step of the reference policies).
+    frac = num_steps / metadata["episode_length"]
+    rescaled = evaluation.normalized_scores(
+        returns, {"ref_min_score": frac * metadata["ref_min_score"],
+                  "ref_max_score": frac * metadata["ref_max_score"]})
+    extra["score_rescaled_refs"] = evaluation.score_summary(rescaled)
+  return {"score": evaluation.score_summary(scores), **extra,
           "score_per_seed_mean": per_seed.tolist(),
           "score_seed_std": float(per_seed.std()),
           "returns": returns.tolist(), "scores": scores.tolist(),
@@ -202,7 +211,8 @@ def evaluate_methods(config, m: dict, params: dict, env, metadata: dict, level: 
       eps = evaluators[id(planner)](models, key, beta)
       returns, lengths = np.asarray(eps.returns()), np.asarray(eps.lengths())
       episodes[name] = eps
-    out[name] = _method_summary(returns, lengths, metadata, e.num_seeds, time.time() - start)
+    out[name] = _method_summary(returns, lengths, metadata, e.num_seeds, e.num_steps,
+                                time.time() - start)
     if name in planners:
       out[name]["beta"] = float(planners[name][1])
     s = out[name]["score"]
@@ -315,8 +325,11 @@ def format_summary(summary: dict) -> str:
                  f"(std over seed means)")
     for name, r in entry["methods"].items():
       s = r["score"]
+      rescaled = r.get("score_rescaled_refs")
       lines.append(f"  {name:>20} {s['mean']:7.1f} +- {s['std']:5.1f} "
-                   f"({r['score_seed_std']:4.1f})  n={s['num_episodes']}")
+                   f"({r['score_seed_std']:4.1f})  n={s['num_episodes']}" + (
+                       f"  [refs x steps/1000: {rescaled['mean']:.1f} +- "
+                       f"{rescaled['std']:.1f}]" if rescaled else ""))
     for name, d in entry.get("diagnostics", {}).items():
       lines.append(f"  diag {name}: plan return predicted {d['predicted_plan_return']:.2f}"
                    f" true {d['true_plan_return']:.2f}; state error at h=T "

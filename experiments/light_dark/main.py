@@ -20,6 +20,8 @@ Config fields (override with --config.FIELD=VALUE):
   mpc.q_terminal, mpc.q_running   weights of ||x_T - goal||^2 and of
                                sum_t ||x_t - goal||^2 in the MPC plans
   mpc.beta, mpc.warm_start     score weight; shift the previous plan as the guess
+  mpc.anneal                   walk the noise levels in every replan (SPEC A.7); False
+                               uses only the smallest level
 
 Example:
   python -m experiments.light_dark.main --workdir=/tmp/light_dark

@@ -88,7 +88,7 @@ def run_mpc(config, model, params) -> dict:
   planner = collocation.make_collocation(
       make_problem(model, c.q_terminal, c.q_running), core.GradientPlannerConfig(
           horizon=c.horizon, num_iters=c.num_iters, learning_rate=c.learning_rate,
-          init_std=c.init_std, record_history=False))
+          init_std=c.init_std, anneal=c.anneal, record_history=False))
   controller = mpc.MPC(planner, light_dark.step, c.num_steps, warm_start=c.warm_start)
   res = controller.run({"score": params}, jnp.asarray(PARAMS.start),
                        jax.random.PRNGKey(config.seed + 2), c.beta)
@@ -115,7 +115,8 @@ def plot(data, rows, mpc_row, path: str) -> str:
   for row, color in zip(rows, ["tab:red", "tab:blue", "tab:green", "tab:purple"]):
     xs, true = np.asarray(row["plan_states"]), np.asarray(row["true_states"])
     axes[0].plot(xs[:, 0], xs[:, 1], "o-", color=color, ms=3,
-                 label=f"plan β={row['beta']:g} (min |x| {row['plan_min_distance_to_origin']:.2f})")
+                 label=f"plan β={row['beta']:g} "
+                       f"(min |x| {row['plan_min_distance_to_origin']:.2f})")
     axes[0].plot(true[:, 0], true[:, 1], "--", color=color, alpha=0.7,
                  label=f"true rollout of its u, β={row['beta']:g}")
   axes[0].set_title("BVP collocation with the xux score"); axes[0].legend(fontsize=8)

@@ -11,6 +11,7 @@ Config fields (override with --config.FIELD=VALUE):
   num_samples                  (theta, theta_dot, u) uniform in [-6,6]^2 x [-5,5]
   score.hidden/activation      the noise-conditioned MLP (equal hidden widths)
   score.sigma_max/sigma_min/num_levels   cosine noise levels (normalised units)
+  score.alpha                  x' is normalised with scale k_x / alpha (SPEC A.4.3)
   score.epochs/batch_size/learning_rate/validation_fraction   DSM training
   plan.horizon/num_iters/learning_rate/init_std   BVP collocation (Adam)
   plan.betas                   one plan per beta (batched in one solve)

@@ -36,7 +36,7 @@ def build_model(config, data) -> score_lib.ScoreModel:
   return score_lib.make_score_model(
       "xux", Normalizer.from_data(data.x), Normalizer.from_data(data.u),
       score_lib.cosine_sigmas(c.sigma_max, c.sigma_min, c.num_levels), c.hidden,
-      c.activation)
+      c.activation, alpha=c.alpha)
 
 
 def make_problem(model: score_lib.ScoreModel) -> shooting.ControlProblem:

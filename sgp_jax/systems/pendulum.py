@@ -53,6 +53,9 @@ def from_keypoints(x: Array):
 
 def step(x: Array, u: Array, params: PendulumParams = PendulumParams()) -> Array:
   """The keypoint dynamics x' for x (..., 3), u (..., 1)."""
+  if x.shape[-1] != DIM_X or u.shape[-1] != DIM_U:
+    raise ValueError(f"the keypoint pendulum needs x (..., {DIM_X}) and u (..., {DIM_U}), "
+                     f"got {x.shape} and {u.shape}.")
   theta, theta_dot = from_keypoints(x)
   theta, theta_dot = step_angle(theta, theta_dot, u[..., 0], params)
   return to_keypoints(theta, theta_dot, params)

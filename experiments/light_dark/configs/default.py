@@ -18,5 +18,6 @@ def get_config() -> ml_collections.ConfigDict:
   # closed loop on the true dynamics.
   c.mpc = ml_collections.ConfigDict(dict(
       num_steps=100, horizon=25, num_iters=150, learning_rate=1e-2, init_std=0.1,
-      q_terminal=10.0, q_running=1.0, beta=100.0, warm_start=True))
+      q_terminal=10.0, q_running=1.0, beta=100.0, warm_start=True,
+      anneal=True))
   return c

@@ -1,0 +1,174 @@
+"""Smoke tests of the D4RL benchmark: training, the closed-loop MPC evaluator, BC.
+
+Fast tests use a pure-JAX stand-in env through the same `Env` protocol
+(reset / step -> `EnvState` with terminal / truncated), so the evaluator's real
+code paths (planner inside the jitted scan, termination freezing, warm start,
+vmap over episodes, normalised scores) run without compiling a brax model. The
+brax tests are marked slow.
+"""
+import os
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import pytest
+
+from experiments.d4rl_benchmark import pipeline
+from experiments.d4rl_benchmark.configs import default
+from sgp_jax import bc as bc_lib
+from sgp_jax import envs, evaluation
+from sgp_jax.envs.brax_env import EnvState
+from sgp_jax.types import Transitions
+
+DX, DU = 3, 2
+
+
+class LinearEnv:
+  """x' = 0.9 x + 0.1 B u, reward = u_0 - 0.1 |x|^2; terminal when |x_0| > bound."""
+  dim_obs, dim_action = DX, DU
+
+  def __init__(self, episode_length=6, bound=1e9):
+    self.episode_length = episode_length
+    self.bound = bound
+    self.b = jnp.array([[1.0, 0.0], [0.0, 1.0], [0.5, -0.5]])
+
+  def reset(self, key):
+    x = 0.1 * jax.random.normal(key, (DX,))
+    f = jnp.zeros((), bool)
+    return EnvState(sim=x, obs=x, reward=jnp.zeros(()), terminal=f, truncated=f,
+                    t=jnp.zeros((), jnp.int32))
+
+  def step(self, state, u):
+    x = 0.9 * state.obs + 0.1 * self.b @ u
+    t = state.t + 1
+    terminal = jnp.abs(x[0]) > self.bound
+    return EnvState(sim=x, obs=x, reward=u[0] - 0.1 * jnp.sum(x ** 2), terminal=terminal,
+                    truncated=(t >= self.episode_length) & ~terminal, t=t)
+
+
+def tiny_config():
+  c = default.get_config()
+  for name in ("dynamics", "reward", "score", "ensemble", "bc"):
+    c[name].hidden = (16, 16)
+    c[name].epochs = 2
+    c[name].batch_size = 64
+  c.score.num_levels = 3
+  c.ensemble.num_members = 2
+  c.plan.num_iters = 3
+  c.plan.horizon = 3
+  c.plan.num_samples = 4
+  c.plan.num_elites = 2
+  return c
+
+
+def tiny_data(n=256, seed=0):
+  rng = np.random.default_rng(seed)
+  env = LinearEnv()
+  x = rng.normal(size=(n, DX)).astype(np.float32) * 0.3
+  u = rng.uniform(-1, 1, (n, DU)).astype(np.float32)
+  x_next = np.asarray(jax.vmap(lambda a, b: 0.9 * a + 0.1 * env.b @ b)(x, u))
+  reward = (u[:, 0] - 0.1 * np.sum(x_next ** 2, -1)).astype(np.float32)
+  return Transitions(x=jnp.asarray(x), u=jnp.asarray(u), x_next=jnp.asarray(x_next),
+                     reward=jnp.asarray(reward))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+  workdir = str(tmp_path_factory.mktemp("d4rl"))
+  config, data = tiny_config(), tiny_data()
+  m, params, metrics = pipeline.train_models(config, data, workdir)
+  return config, data, workdir, m, params, metrics
+
+
+def test_training_writes_checkpoints_and_resumes(trained):
+  config, data, workdir, m, params, metrics = trained
+  for name in ("dynamics", "reward", "score", "bc"):
+    assert os.path.isfile(os.path.join(workdir, "models", name, "config.json"))
+  for name, metric in metrics.items():
+    assert np.isfinite(metric["best_val_loss"]), name
+  # the score is noise-conditioned with geometric levels, largest first
+  sig = np.asarray(m["score"].sigmas)
+  np.testing.assert_allclose(sig, np.geomspace(10 ** -0.5, 1e-3, 3), rtol=1e-5)
+  # resume: a second call finds the finished checkpoints and returns the same params
+  _, params2, _ = pipeline.train_models(config, data, workdir)
+  jax.tree.map(np.testing.assert_array_equal, params["dynamics"], params2["dynamics"])
+  policy, bc_params = bc_lib.load_bc(os.path.join(workdir, "models", "bc"))
+  np.testing.assert_allclose(policy(bc_params, data.x[:4]), m["bc"](params["bc"], data.x[:4]))
+
+
+def test_mpc_evaluator_all_planners(trained):
+  config, _, _, m, params, _ = trained
+  env = LinearEnv(episode_length=5)
+  models = {k: params[k] for k in ("dynamics", "reward", "score", "ensemble")}
+  planners = pipeline.make_planners(config, m, "medium")
+  assert set(planners) == set(pipeline.METHODS) - {"bc"}
+  for name, (planner, beta) in planners.items():
+    evaluate = evaluation.make_mpc_evaluator(env, planner, num_episodes=2)
+    eps = evaluate(models, jax.random.PRNGKey(0), beta)
+    assert eps.actions.shape == (2, 5, DU), name
+    assert bool(jnp.all(jnp.abs(eps.actions) <= 1.0)), name  # the action box
+    assert bool(jnp.all(eps.valid)), name
+    assert np.all(np.isfinite(np.asarray(eps.returns()))), name
+  # the episodes' true rewards are the env's: replaying the actions reproduces them
+  keys_reset, _ = evaluation.episode_keys(jax.random.PRNGKey(0), 2)
+  state = env.reset(keys_reset[1])
+  total = 0.0
+  for u in eps.actions[1]:
+    state = env.step(state, u)
+    total += float(state.reward)
+  np.testing.assert_allclose(total, float(eps.returns()[1]), rtol=1e-5)
+
+
+def test_mpc_evaluator_freezes_terminated_episodes_and_records_plans(trained):
+  config, _, _, m, params, _ = trained
+  env = LinearEnv(episode_length=6, bound=0.0)  # terminates at the first step
+  models = {k: params[k] for k in ("dynamics", "reward", "score", "ensemble")}
+  planner, beta = pipeline.make_planners(config, m, "medium")["sgp"]
+  evaluate = evaluation.make_mpc_evaluator(env, planner, 3, num_steps=4,
+                                           record_plans=True)
+  eps = evaluate(models, jax.random.PRNGKey(1), beta)
+  np.testing.assert_array_equal(eps.lengths(), [1, 1, 1])
+  assert bool(jnp.all(eps.terminals[:, 0])) and not bool(jnp.any(eps.terminals[:, 1:]))
+  np.testing.assert_allclose(eps.returns(), eps.rewards[:, 0], rtol=1e-6)
+  t = config.plan.horizon
+  assert eps.plan_states.shape == (3, 4, t + 1, DX)
+  assert eps.plan_true_states.shape == (3, 4, t + 1, DX)
+  # plan and truth start from the same state
+  np.testing.assert_allclose(eps.plan_states[:, :, 0], eps.plan_true_states[:, :, 0])
+
+
+def test_bc_and_scores(trained):
+  config, data, _, m, params, _ = trained
+  rollout = envs.make_rollout(LinearEnv(episode_length=4), m["bc"].policy_apply, 2)
+  r = rollout(params["bc"], jax.random.PRNGKey(0))
+  assert r.actions.shape == (2, 4, DU) and bool(jnp.all(jnp.abs(r.actions) < 1))
+  scores = evaluation.normalized_scores(np.array([0.0, 50.0, 100.0]),
+                                        {"ref_min_score": 0.0, "ref_max_score": 100.0})
+  np.testing.assert_allclose(scores, [0, 50, 100])
+  s = evaluation.score_summary(scores)
+  assert s["mean"] == 50 and s["num_episodes"] == 3
+
+
+@pytest.mark.slow
+def test_one_mpc_step_on_brax_halfcheetah(trained):
+  """The brax path: one MPC step of untrained models on positional halfcheetah."""
+  config = tiny_config()
+  env = envs.make_env("halfcheetah", "positional", episode_length=2)
+  rng = np.random.default_rng(0)
+  n = 64
+  data = Transitions(x=jnp.asarray(rng.normal(size=(n, env.dim_obs)), jnp.float32),
+                     u=jnp.asarray(rng.uniform(-1, 1, (n, env.dim_action)), jnp.float32),
+                     x_next=jnp.asarray(rng.normal(size=(n, env.dim_obs)), jnp.float32),
+                     reward=jnp.asarray(rng.normal(size=(n,)), jnp.float32))
+  m = pipeline.build_models(config, data)
+  keys = jax.random.split(jax.random.PRNGKey(0), 4)
+  models = {k: m[k].init(key) for k, key in zip(("dynamics", "reward", "score", "ensemble"),
+                                                keys)}
+  planner, beta = pipeline.make_planners(config, m, "medium")["sgp"]
+  eps = evaluation.make_mpc_evaluator(env, planner, 1)(models, jax.random.PRNGKey(0), beta)
+  assert eps.actions.shape == (1, 2, env.dim_action)
+  assert np.all(np.isfinite(np.asarray(eps.returns())))
+  states = evaluation.replay(env, evaluation.episode_keys(jax.random.PRNGKey(0), 1)[0][0],
+                             eps.actions[0])
+  assert len(states) == 3
