@@ -256,7 +256,7 @@ def render(env, config, actions, path: str) -> str:
   from brax.io import html
   keys_reset, _ = evaluation.episode_keys(jax.random.PRNGKey(config.eval.seed),
                                           config.eval.num_seeds * config.eval.episodes_per_seed)
-  states = evaluation.replay(env, keys_reset[0], actions)
+  states = [s.pipeline_state for s in evaluation.replay(env, keys_reset[0], actions)]
   with open(path, "w") as f:
     f.write(html.render(env.brax_env.sys.tree_replace({"opt.timestep": env.brax_env.dt}),
                         states))
