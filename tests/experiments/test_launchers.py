@@ -72,7 +72,10 @@ def test_launcher_docstring_lists_every_config_field(name):
   assert "--workdir" in doc
 
 
-@pytest.mark.parametrize("name", sorted(TINY))
+# The cart-pole comparison's tiny run (about a minute) runs with the slow suite.
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=pytest.mark.slow) if n == "cartpole_comparison" else n
+    for n in sorted(TINY)])
 def test_pipeline_tiny_run_writes_summary_and_plots(name, tmp_path):
   pipeline = importlib.import_module(f"experiments.{name}.pipeline")
   summary = pipeline.run(tiny_config(name), str(tmp_path))
@@ -100,6 +103,7 @@ def test_gp_posterior_interpolates_and_reverts_to_the_prior():
   np.testing.assert_allclose(var, [0, 0, 0, 1], atol=1e-4)
 
 
+@pytest.mark.slow  # tests/test_cartpole_experiment.py covers a launcher subprocess by default
 def test_launcher_subprocess_flags(tmp_path):
   env = dict(os.environ, PYTHONPATH=REPO)
   helped = subprocess.run([sys.executable, "-m", "experiments.circle.main", "--help"],
