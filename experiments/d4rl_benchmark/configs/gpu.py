@@ -10,7 +10,6 @@ def get_config():
     section.hidden = (1024,) * 4
     section.epochs = 1000
     section.batch_size = 2048
-  c.ensemble.hidden = (1024,) * 4
   c.bc.hidden = (1024,) * 2
   c.bc.epochs = 200
   c.bc.batch_size = 2048
