@@ -79,7 +79,8 @@ def episode_keys(key: PRNGKey, num_episodes: int):
 
 
 def make_mpc_evaluator(env, planner, num_episodes: int, num_steps: Optional[int] = None,
-                       warm_start: bool = True, record_plans: bool = False):
+                       warm_start: bool = True, record_plans: bool = False,
+                       num_model_sets: Optional[int] = None):
   """A jitted `evaluate(models, key, beta) -> Episodes` of MPC on the true `env`.
 
   Args:
@@ -94,6 +95,11 @@ def make_mpc_evaluator(env, planner, num_episodes: int, num_steps: Optional[int]
     record_plans: also return every replan's predicted states and the true
       open-loop rollout of its actions (T extra env steps per control step;
       memory 2 P N (T+1) dim_obs floats): a diagnostic of model error.
+    num_model_sets: None: `models` is one set of parameters shared by all P
+      episodes. S: every leaf of `models` has a leading axis S (independently
+      trained model sets, e.g. training seeds, stacked with `stack_models`); set s
+      runs episodes s*P .. (s+1)*P - 1, all S*P in one vmapped call, and the
+      returned `Episodes` have S*P rows in that order.
 
   Returns:
     evaluate(models, key, beta): models the planner's model pytree, key a PRNG
@@ -130,23 +136,65 @@ def make_mpc_evaluator(env, planner, num_episodes: int, num_steps: Optional[int]
                           jax.random.split(key_steps, num_steps))
     return Episodes(*rec)
 
-  batched = jax.jit(jax.vmap(episode, in_axes=(None, 0, 0, None)))
+  per_set = jax.vmap(episode, in_axes=(None, 0, 0, None))
+  if num_model_sets is None:
+    batched = jax.jit(per_set)
+    total = num_episodes
+  else:
+    sets = int(num_model_sets)
+    if sets < 1:
+      raise ValueError(f"num_model_sets must be >= 1, got {sets}.")
+    total = sets * num_episodes
+    stacked = jax.vmap(per_set, in_axes=(0, 0, 0, None))
+
+    @jax.jit
+    def batched(models, keys_reset, keys_plan, beta):  # keys (S, P, 2)
+      eps = stacked(models, keys_reset, keys_plan, beta)
+      return jax.tree.map(lambda a: a.reshape((total,) + a.shape[2:]), eps)
 
   def evaluate(models, key: PRNGKey, beta) -> Episodes:
-    keys_reset, keys_plan = _shard(episode_keys(key, num_episodes))
-    return batched(models, keys_reset, keys_plan, jnp.asarray(beta, jnp.float32))
+    keys = episode_keys(key, total)
+    if num_model_sets is None:
+      keys = _shard(keys)
+    else:
+      _check_model_sets(models, num_model_sets)
+      keys = _shard(jax.tree.map(
+          lambda k: k.reshape((num_model_sets, num_episodes) + k.shape[1:]), keys), axis=1)
+    return batched(models, *keys, jnp.asarray(beta, jnp.float32))
 
   return evaluate
 
 
-def _shard(tree):
-  """Puts arrays with leading axis P on a 1-D device mesh when the devices divide P."""
+def stack_models(model_sets):
+  """[models_0, ..., models_{S-1}] (same structure and shapes) -> one pytree with a
+  leading axis S on every leaf, for `make_mpc_evaluator(..., num_model_sets=S)`."""
+  model_sets = list(model_sets)
+  if not model_sets:
+    raise ValueError("stack_models needs at least one set of models.")
+  structs = [jax.tree_util.tree_structure(m) for m in model_sets]
+  if any(s != structs[0] for s in structs[1:]):
+    raise ValueError("stack_models: the model sets have different pytree structures.")
+  return jax.tree.map(lambda *leaves: jnp.stack(leaves), *model_sets)
+
+
+def _check_model_sets(models, num_model_sets: int) -> None:
+  for path, leaf in jax.tree_util.tree_leaves_with_path(models):
+    if jnp.ndim(leaf) < 1 or jnp.shape(leaf)[0] != num_model_sets:
+      raise ValueError(
+          f"num_model_sets={num_model_sets}: every leaf of `models` needs a leading axis "
+          f"of that size (use evaluation.stack_models), but "
+          f"{jax.tree_util.keystr(path)} has shape {jnp.shape(leaf)}.")
+
+
+def _shard(tree, axis: int = 0):
+  """Puts arrays with episode axis `axis` (size P) on a 1-D device mesh when the
+  devices divide P."""
   devices = jax.devices()
-  p = jax.tree_util.tree_leaves(tree)[0].shape[0]
+  p = jax.tree_util.tree_leaves(tree)[0].shape[axis]
   if len(devices) == 1 or p % len(devices):
     return tree
   sharding = NamedSharding(Mesh(np.asarray(devices), ("episodes",)),
-                           PartitionSpec("episodes"))
+                           PartitionSpec(*([None] * axis), "episodes"))
   return jax.tree_util.tree_map(lambda a: jax.device_put(a, sharding), tree)
 
 
@@ -198,5 +246,6 @@ def plan_vs_true(env, state, actions: Array):
   return jnp.concatenate([state.obs[None], obs], 0), rewards
 
 
-__all__ = ["Episodes", "episode_keys", "make_mpc_evaluator", "normalized_scores",
+__all__ = ["Episodes", "episode_keys", "make_mpc_evaluator", "stack_models",
+           "normalized_scores",
            "score_summary", "replay", "plan_vs_true"]

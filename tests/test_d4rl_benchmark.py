@@ -99,16 +99,33 @@ def test_training_writes_checkpoints_and_resumes(trained):
 def test_mpc_evaluator_all_planners(trained):
   config, _, _, m, params, _ = trained
   env = LinearEnv(episode_length=5)
-  models = {k: params[k] for k in ("dynamics", "reward", "score", "ensemble")}
+  models = {k: params[k] for k in pipeline.PLANNED_MODELS}
+  # two "training seeds": the trained set and a perturbed copy, stacked
+  other = jax.tree.map(lambda a: a * 1.1, models)
+  stacked = evaluation.stack_models([models, other])
   planners = pipeline.make_planners(config, m, "medium")
   assert set(planners) == set(pipeline.METHODS) - {"bc"}
   for name, (planner, beta) in planners.items():
-    evaluate = evaluation.make_mpc_evaluator(env, planner, num_episodes=2)
-    eps = evaluate(models, jax.random.PRNGKey(0), beta)
+    evaluate = evaluation.make_mpc_evaluator(env, planner, num_episodes=1,
+                                             num_model_sets=2)
+    eps = evaluate(stacked, jax.random.PRNGKey(0), beta)
     assert eps.actions.shape == (2, 5, DU), name
     assert bool(jnp.all(jnp.abs(eps.actions) <= 1.0)), name  # the action box
     assert bool(jnp.all(eps.valid)), name
     assert np.all(np.isfinite(np.asarray(eps.returns()))), name
+    if name == "sgp":  # set s runs episode s: the same as one set's evaluator
+      for s, ms in enumerate((models, other)):
+        single = evaluation.make_mpc_evaluator(env, planner, num_episodes=2)(
+            ms, jax.random.PRNGKey(0), beta)
+        np.testing.assert_allclose(single.actions[s], eps.actions[s], rtol=1e-5,
+                                   atol=1e-6)
+  assert pipeline.planner_for(planners, "sgp@2.5") == (planners["sgp"][0], 2.5)
+  pipeline.check_methods(("sgp@1", "cem_score", "bc"))
+  for bad in ("sgp@x", "sgd", "bc@1"):
+    with pytest.raises(ValueError, match="method"):
+      pipeline.check_methods((bad,))
+  with pytest.raises(ValueError, match="leading axis"):
+    evaluate(models, jax.random.PRNGKey(0), 0.0)
   # the episodes' true rewards are the env's: replaying the actions reproduces them
   keys_reset, _ = evaluation.episode_keys(jax.random.PRNGKey(0), 2)
   state = env.reset(keys_reset[1])
@@ -122,7 +139,7 @@ def test_mpc_evaluator_all_planners(trained):
 def test_mpc_evaluator_freezes_terminated_episodes_and_records_plans(trained):
   config, _, _, m, params, _ = trained
   env = LinearEnv(episode_length=6, bound=0.0)  # terminates at the first step
-  models = {k: params[k] for k in ("dynamics", "reward", "score", "ensemble")}
+  models = {k: params[k] for k in pipeline.PLANNED_MODELS}
   planner, beta = pipeline.make_planners(config, m, "medium")["sgp"]
   evaluate = evaluation.make_mpc_evaluator(env, planner, 3, num_steps=4,
                                            record_plans=True)
@@ -171,3 +188,23 @@ def test_one_mpc_step_on_brax_halfcheetah(trained):
   states = evaluation.replay(env, evaluation.episode_keys(jax.random.PRNGKey(0), 1)[0][0],
                              eps.actions[0])
   assert len(states) == 3
+
+
+def test_evaluate_methods_per_seed_summary(trained):
+  config, _, _, m, params, _ = trained
+  config = config.copy_and_resolve_references()
+  config.methods = ("bc",)
+  config.eval.episodes_per_seed = 2
+  config.eval.num_steps = 4
+  meta = {"ref_min_score": -10.0, "ref_max_score": 10.0, "episode_length": 4}
+  other = dict(params, bc=jax.tree.map(lambda a: -a, params["bc"]))
+  out, episodes = pipeline.evaluate_methods(config, m, [params, other],
+                                            LinearEnv(episode_length=4), meta, "medium",
+                                            log=lambda *a: None)
+  r = out["bc"]
+  assert len(r["scores"]) == 4 and len(r["score_per_seed_mean"]) == 2
+  np.testing.assert_allclose(r["score_per_seed_mean"],
+                             np.asarray(r["scores"]).reshape(2, 2).mean(1))
+  # seed 1's policy is a different network: its episodes differ from seed 0's
+  assert episodes["bc"].actions.shape == (4, 4, DU)
+  assert not np.allclose(episodes["bc"].actions[:2], episodes["bc"].actions[2:])

@@ -1,19 +1,19 @@
 r"""SGP-MPC on D4RL-style brax data sets with baselines (SPEC B.8, E.9), end to end.
 
 For every level in --config.levels: loads `{data_dir}/{env}-{level}.npz` (made by
-experiments/make_dataset), trains or resumes the dynamics, reward, NCSN xu score,
-dynamics ensemble and BC policy, evaluates every method in closed loop on the TRUE
-brax env (terminate when unhealthy; episode loop jitted and vmapped over episodes)
-and writes to --workdir:
-  {level}/models/{dynamics,reward,score,bc}/   self-describing checkpoints
-  {level}/train_state/                         resumable training checkpoints
+experiments/make_dataset), trains or resumes, for each training seed, the dynamics,
+reward, NCSN xu score, dynamics ensemble and BC policy, evaluates every method in
+closed loop on the TRUE brax env (terminate when unhealthy; episode loop jitted and
+vmapped over seeds x episodes) and writes to --workdir:
+  {level}/seed_{s}/models/{dynamics,reward,score,bc}/   self-describing checkpoints
+  {level}/seed_{s}/train_state/                resumable training checkpoints
   summary.json                                 scores per method (and per seed),
                                                returns, diagnostics, config, versions
   {level}_plan_vs_true.png                     model error along the first plans
   {level}_sgp_episode.html                     brax viewer of an SGP episode
 
 Config fields (override with --config.FIELD=VALUE):
-  seed, data_dir, env, levels            data and model seed
+  seed, data_dir, env, levels            data; training seed s is seed + s
   dynamics/reward/score/ensemble/bc.*    network sizes and training (hidden,
                                          activation, layer_norm, epochs, batch_size,
                                          learning_rate, validation_fraction)
@@ -22,8 +22,10 @@ Config fields (override with --config.FIELD=VALUE):
   plan.betas, plan.beta_mins             per-level SGP beta (SPEC B.8 table)
   plan.ensemble_beta, state_variance_beta   baseline penalty weights
   plan.num_samples/num_elites/sample_std/temperature   CEM and MPPI
-  methods                                subset of pipeline.METHODS
-  eval.seed/num_seeds/episodes_per_seed  evaluation seeds and episodes
+  methods                                subset of pipeline.METHODS; a planning
+                                         method as "<method>@<beta>" overrides beta
+  eval.num_seeds/episodes_per_seed       training seeds, episodes per seed
+  eval.seed                              env initial states and planner noise
   eval.num_steps                         1000 = the standard protocol
   eval.diagnose_steps, eval.render       plan-vs-true diagnostic, HTML render
 

@@ -1,8 +1,9 @@
 """SGP-MPC on D4RL-style brax data sets, with baselines (SPEC B.8, A.9, E.9).
 
-Per level: load the data set -> train (or resume) dynamics, reward, NCSN xu score,
-a dynamics ensemble and a behaviour-cloning policy -> evaluate every method in
-closed loop on the TRUE brax env (one jitted, vmapped episode loop per method) ->
+Per level: load the data set -> for each of config.eval.num_seeds training seeds,
+train (or resume) dynamics, reward, NCSN xu score, a dynamics ensemble and a
+behaviour-cloning policy -> evaluate every method in closed loop on the TRUE brax
+env (one jitted episode loop per method, vmapped over seeds x episodes) ->
 normalised scores, a model-error diagnostic along the first plans, an HTML render.
 `run(config, workdir)` is what the launcher and a notebook call.
 
@@ -12,8 +13,12 @@ Methods (all planners: T, iterations and warm start from config.plan; cost = -r_
   ensemble_cost_var   shooting on mean_k J_k + beta Var_k J_k (the paper's, A.9.2)
   ensemble_state_var  shooting on J + beta sum_t tr Var_k f_k (MOPO-style)
   mppi, cem           zeroth-order, no penalty
+  mppi_score, cem_score           zeroth-order + the score penalty as a value
+                      (`penalties.score_value_penalty`, Tweedie), SGP's beta and levels
   mppi_state_var, cem_state_var   zeroth-order + the MOPO-style penalty
   bc                  behaviour cloning (policy rollout, no planning)
+  <method>@<beta>     any planning method above with its beta replaced, e.g.
+                      "sgp@1.0" (a beta sweep reuses the method's compile)
 """
 from __future__ import annotations
 
@@ -36,7 +41,8 @@ from sgp_jax.normalization import Normalizer
 from sgp_jax.planning import core, penalties, sampling_planners, shooting
 
 METHODS = ("sgp", "beta0", "ensemble_cost_var", "ensemble_state_var", "mppi",
-           "mppi_state_var", "cem", "cem_state_var", "bc")
+           "mppi_score", "mppi_state_var", "cem", "cem_score", "cem_state_var", "bc")
+PLANNED_MODELS = ("dynamics", "reward", "score", "ensemble")  # the planners' `models`
 
 
 # ------------------------------------------------------------------ data, models
@@ -70,16 +76,20 @@ def build_models(config, data) -> dict:
   }
 
 
-def train_models(config, data, workdir: str, progress: Optional[Callable] = None):
-  """Trains (or resumes from workdir/train_state) every model; returns (params, metrics).
+def train_models(config, data, workdir: str, progress: Optional[Callable] = None,
+                 seed: Optional[int] = None):
+  """Trains (or resumes from workdir/train_state) every model; returns (m, params, metrics).
+
+  seed: initialisation and minibatch seed (default config.seed).
 
   Checkpoints: workdir/models/{dynamics,reward,score} via `sgp_jax.models.save`,
   workdir/models/bc via `bc.save_bc`; the ensemble's stacked parameters stay in
   its resumable training checkpoint (workdir/train_state/ensemble).
   """
+  seed = int(config.seed if seed is None else seed)
   m = build_models(config, data)
   keys = dict(zip(("dynamics", "reward", "score", "ensemble", "bc"),
-                  jax.random.split(jax.random.PRNGKey(config.seed), 5)))
+                  jax.random.split(jax.random.PRNGKey(seed), 5)))
   xux = (data.x, data.u, data.x_next)
   jobs = {
       "dynamics": (lambda p, b, k: dyn_lib.one_step_loss(m["dynamics"], p, *b), xux,
@@ -94,7 +104,7 @@ def train_models(config, data, workdir: str, progress: Optional[Callable] = None
   params, metrics = {}, {}
   for name, (loss_fn, arrays, model) in jobs.items():
     params[name], metrics[name] = common.train_model(
-        name, loss_fn, m[name].init(keys[name]), arrays, config[name], config.seed,
+        name, loss_fn, m[name].init(keys[name]), arrays, config[name], seed,
         workdir, progress, model=model)
   bc_lib.save_bc(os.path.join(workdir, "models", "bc"), m["bc"], params["bc"])
   return m, params, metrics
@@ -126,8 +136,12 @@ def make_planners(config, m: dict, level: str) -> dict:
       beta_min=c.beta_mins[level], **base)
   samp = dict(num_samples=c.num_samples, num_elites=c.num_elites, sample_std=c.sample_std,
               temperature=c.temperature, **base)
-  cem_cfg = sampling_planners.SamplingPlannerConfig(**samp)
-  mppi_cfg = sampling_planners.SamplingPlannerConfig(**samp)
+  samp_cfg = sampling_planners.SamplingPlannerConfig(**samp)
+  # with the score value: walk the score's levels as SGP does (beta_schedule too)
+  samp_score_cfg = sampling_planners.SamplingPlannerConfig(
+      anneal=True, beta_schedule=c.beta_schedule, beta_min=c.beta_mins[level], **samp)
+  score_value = penalties.penalized_loss(
+      problem, penalties.score_value_penalty(m["score"], lambda p: p["score"]))
   ens = m["ensemble"]
   get_ens = lambda p: p["ensemble"]
   metric = 1.0 / ens.model.x_normalizer.scale ** 2  # variance in normalised units
@@ -143,13 +157,46 @@ def make_planners(config, m: dict, level: str) -> dict:
                             c.ensemble_beta),
       "ensemble_state_var": (penalties.make_loss_shooting(problem, state_var, grad_cfg),
                              c.state_variance_beta),
-      "mppi": (sampling_planners.make_mppi(problem, plain, mppi_cfg), 0.0),
-      "mppi_state_var": (sampling_planners.make_mppi(problem, state_var, mppi_cfg),
+      "mppi": (sampling_planners.make_mppi(problem, plain, samp_cfg), 0.0),
+      "mppi_score": (sampling_planners.make_mppi(problem, score_value, samp_score_cfg),
+                     c.betas[level]),
+      "mppi_state_var": (sampling_planners.make_mppi(problem, state_var, samp_cfg),
                          c.state_variance_beta),
-      "cem": (sampling_planners.make_cem(problem, plain, cem_cfg), 0.0),
-      "cem_state_var": (sampling_planners.make_cem(problem, state_var, cem_cfg),
+      "cem": (sampling_planners.make_cem(problem, plain, samp_cfg), 0.0),
+      "cem_score": (sampling_planners.make_cem(problem, score_value, samp_score_cfg),
+                    c.betas[level]),
+      "cem_state_var": (sampling_planners.make_cem(problem, state_var, samp_cfg),
                         c.state_variance_beta),
   }
+
+
+def check_methods(methods) -> None:
+  """Raises ValueError naming any entry of `methods` that is not a method (before training)."""
+  for name in methods:
+    base, sep, beta = name.partition("@")
+    if base not in METHODS or (sep and base == "bc"):
+      raise ValueError(f"unknown method {name!r}; choose from {METHODS} "
+                       "(planning methods optionally as '<method>@<beta>').")
+    if sep:
+      try:
+        float(beta)
+      except ValueError:
+        raise ValueError(f"method {name!r}: {beta!r} after '@' is not a number.") from None
+
+
+def planner_for(planners: dict, name: str):
+  """(planner, beta) of a method name, "<method>" or "<method>@<beta>"."""
+  base, sep, beta = name.partition("@")
+  if base not in planners:
+    raise ValueError(f"unknown method {name!r}; the planning methods are "
+                     f"{sorted(planners)} (optionally '@<beta>'), plus 'bc'.")
+  planner, default = planners[base]
+  if not sep:
+    return planner, default
+  try:
+    return planner, float(beta)
+  except ValueError:
+    raise ValueError(f"method {name!r}: {beta!r} after '@' is not a number.") from None
 
 
 # ------------------------------------------------------------------ evaluation
@@ -181,39 +228,55 @@ def _method_summary(returns: np.ndarray, lengths: np.ndarray, metadata: dict,
           "episode_lengths": lengths.tolist(), "seconds_including_compile": seconds}
 
 
-def evaluate_methods(config, m: dict, params: dict, env, metadata: dict, level: str,
+def train_seeds(config, data, level_dir: str, progress: Optional[Callable] = None):
+  """train_models for each training seed config.seed + s, s < config.eval.num_seeds,
+  in level_dir/seed_{s}; returns (m, [params_s], [metrics_s])."""
+  params, metrics = [], []
+  for s in range(config.eval.num_seeds):
+    m, p, mt = train_models(config, data, os.path.join(level_dir, f"seed_{s}"), progress,
+                            seed=config.seed + s)
+    params.append(p)
+    metrics.append(mt)
+  return m, params, metrics
+
+
+def evaluate_methods(config, m: dict, params: list, env, metadata: dict, level: str,
                      log: Callable = print) -> tuple[dict, dict]:
   """Closed-loop scores of every method in config.methods; returns (summary, episodes).
 
-  Episodes: P = num_seeds * episodes_per_seed, all in one vmapped call per method;
-  "seed" s is the group of episodes s*E..(s+1)*E-1 (env initial states and planner
-  noise from config.eval.seed; the learned models are the same for every seed).
+  params: one parameter dict per training seed (`train_seeds`). Seed s runs
+  config.eval.episodes_per_seed = E episodes with its own models; all S x E run in
+  one vmapped call per method, episodes s*E .. (s+1)*E - 1 belonging to seed s
+  (env initial states and planner noise from config.eval.seed).
   """
   e = config.eval
-  p = e.num_seeds * e.episodes_per_seed
+  num_seeds = len(params)
   key = jax.random.PRNGKey(e.seed)
-  models = {k: params[k] for k in ("dynamics", "reward", "score", "ensemble")}
+  models = evaluation.stack_models([{k: p[k] for k in PLANNED_MODELS} for p in params])
   planners = make_planners(config, m, level)
   out, episodes, evaluators = {}, {}, {}
   for name in config.methods:
     start = time.time()
     if name == "bc":
-      rollout = envs.make_rollout(env, m["bc"].policy_apply, p)
-      r = rollout(params["bc"], key)
+      rollout = envs.make_rollout(env, m["bc"].policy_apply, e.episodes_per_seed)
+      bc_params = evaluation.stack_models([p["bc"] for p in params])
+      r = jax.vmap(rollout)(bc_params, jax.random.split(key, num_seeds))
+      r = jax.tree.map(lambda a: a.reshape((-1,) + a.shape[2:]), r)
       returns, lengths = np.asarray(r.returns()), np.asarray(r.valid.sum(-1))
       episodes[name] = r
     else:
-      planner, beta = planners[name]
+      planner, beta = planner_for(planners, name)
       if id(planner) not in evaluators:  # sgp and beta0 share one compile
         evaluators[id(planner)] = evaluation.make_mpc_evaluator(
-            env, planner, p, warm_start=config.plan.warm_start)
+            env, planner, e.episodes_per_seed, warm_start=config.plan.warm_start,
+            num_model_sets=num_seeds)
       eps = evaluators[id(planner)](models, key, beta)
       returns, lengths = np.asarray(eps.returns()), np.asarray(eps.lengths())
       episodes[name] = eps
-    out[name] = _method_summary(returns, lengths, metadata, e.num_seeds, e.num_steps,
+    out[name] = _method_summary(returns, lengths, metadata, num_seeds, e.num_steps,
                                 time.time() - start)
-    if name in planners:
-      out[name]["beta"] = float(planners[name][1])
+    if name != "bc":
+      out[name]["beta"] = float(planner_for(planners, name)[1])
     s = out[name]["score"]
     log(f"  {level} {name:>20}: {s['mean']:7.1f} +- {s['std']:5.1f}  "
         f"({time.time() - start:.0f} s)")
@@ -223,13 +286,14 @@ def evaluate_methods(config, m: dict, params: dict, env, metadata: dict, level: 
 def diagnose(config, m: dict, params: dict, env, level: str) -> dict:
   """Model error along the first plans: predicted vs true open-loop states and rewards.
 
-  One episode of config.eval.diagnose_steps MPC steps per method in ("sgp", "beta0");
+  One episode of config.eval.diagnose_steps MPC steps per method in ("sgp", "beta0"),
+  with the models of the first training seed (`params` is one seed's dict);
   at every step the plan's actions are also rolled out on the true env from the
   same state. Errors are in normalised state units (x / data range).
   """
   steps = config.eval.diagnose_steps
   planner, _ = make_planners(config, m, level)["sgp"]
-  models = {k: params[k] for k in ("dynamics", "reward", "score", "ensemble")}
+  models = {k: params[k] for k in PLANNED_MODELS}
   short_env = envs.make_env(env.name, env.backend, episode_length=steps)
   evaluate = evaluation.make_mpc_evaluator(short_env, planner, 1, warm_start=True,
                                            record_plans=True)
@@ -284,6 +348,7 @@ def plot_diagnostics(diag: dict, path: str) -> str:
 def run(config, workdir: str, progress: Optional[Callable] = None,
         log: Callable = print) -> dict:
   """The whole benchmark; writes models/, summary.json, diagnostics and a render."""
+  check_methods(config.methods)
   os.makedirs(workdir, exist_ok=True)
   t0 = time.time()
   summary = {"levels": {}, "protocol": {
@@ -293,14 +358,14 @@ def run(config, workdir: str, progress: Optional[Callable] = None,
   for level in config.levels:
     ds, data = load_level(config, level)
     level_dir = os.path.join(workdir, level)
-    m, params, train_metrics = train_models(config, data, level_dir, progress)
+    m, params, train_metrics = train_seeds(config, data, level_dir, progress)
     env = make_env(config, ds.metadata)
     results, episodes = evaluate_methods(config, m, params, env, ds.metadata, level, log)
     entry = {"data": {k: ds.metadata.get(k) for k in (
         "env", "level", "backend", "ref_min_score", "ref_max_score")},
         "num_transitions": ds.num, "training": train_metrics, "methods": results}
     if config.eval.diagnose_steps > 0:
-      entry["diagnostics"] = diagnose(config, m, params, env, level)
+      entry["diagnostics"] = diagnose(config, m, params[0], env, level)
       entry["diagnostics_plot"] = plot_diagnostics(
           entry["diagnostics"], os.path.join(workdir, f"{level}_plan_vs_true.png"))
     if config.eval.render and "sgp" in episodes:

@@ -21,6 +21,7 @@ from sgp_jax.planning.penalties import (Penalty, TrajectoryLoss, ValidatedPlanne
                                         check_problem, dde_penalty, distance_penalty,
                                         ensemble_variance_loss, make_loss_shooting,
                                         penalized_loss, score_penalty_of,
+                                        score_value_penalty,
                                         state_variance_penalty, trajectory_points)
 from sgp_jax.planning.sampling_planners import (SamplingPlanner, SamplingPlannerConfig,
                                                 make_cem, make_mppi)
@@ -36,7 +37,7 @@ __all__ = [
     "Trajectory", "make_collocation", "make_direct_transcription",
     "Penalty", "TrajectoryLoss", "ValidatedPlanner", "check_problem", "dde_penalty",
     "distance_penalty", "ensemble_variance_loss", "make_loss_shooting",
-    "penalized_loss", "score_penalty_of", "state_variance_penalty", "trajectory_points",
+    "penalized_loss", "score_penalty_of", "score_value_penalty", "state_variance_penalty", "trajectory_points",
     "SamplingPlanner", "SamplingPlannerConfig", "make_cem", "make_mppi",
     "MPC", "MPCResult", "shift_plan",
     "Policy", "PolicyConfig", "PolicyOptimizer", "PolicyResult", "affine_policy",

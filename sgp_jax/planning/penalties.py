@@ -11,6 +11,9 @@ level) -> scalar. The choices (SPEC A.5, A.9):
   distance_penalty(...)             sum_t d_sigma(z_t): the exact smoothed distance to
                                     the data (O(N) per point, non-amortised).
   dde_penalty(...)                  sum_t DDE(z_t): a learned distance (data_distance.py).
+  score_value_penalty(...)          sum_t sigma_l^2 ||s(z_bar_t, l)||^2 / 2: a *value*
+                                    read off a learned score by Tweedie's formula (the
+                                    score penalty for zeroth-order planners).
   state_variance_penalty(...)       sum_t tr Cov_k f_k(x_t, u_t): MOPO-style ensemble
                                     disagreement of the state predictions.
 
@@ -112,6 +115,31 @@ def dde_penalty(dde, get_params: GetFn, kind: str = "xu") -> Penalty:
   _check_kind(kind)
   return Penalty(lambda models, xs, us, level: jnp.sum(
       dde(get_params(models), trajectory_points(xs, us, kind))))
+
+
+def score_value_penalty(score_model, get_params: GetFn) -> Penalty:
+  """sum_t sigma_l^2 ||s(z_bar_t, l)||^2 / 2: the score penalty as a value (Tweedie).
+
+  Tweedie's formula: sigma^2 grad log p_sigma(z_bar) = E[z_data | z_bar] - z_bar, so
+  sigma^2 ||s||^2 / 2 = ||z_bar - E[z_data | z_bar]||^2 / (2 sigma^2): the squared
+  distance from the denoised point over 2 sigma^2. For one data point this equals
+  -log p_sigma(z_bar) + const exactly; for small sigma it approaches
+  min_i ||z_bar - z_i||^2 / (2 sigma^2), the negative log-likelihood the SGP penalty
+  differentiates, so beta means the same for both. Its gradient is NOT the score:
+  use it where values are needed (CEM, MPPI), the score surrogate for gradients.
+
+  score_model: anything with `normalizer.normalize`, `score_normalized(params,
+    z_bar, level)` and `sigma(level)` (a `sgp_jax.score.ScoreModel`, kind "xu" or
+    "xux"); get_params: models -> its parameters. `level` is the planner's level.
+  """
+  kind = getattr(score_model, "kind", "xu")
+  _check_kind(kind)
+
+  def fn(models, xs, us, level):
+    z_bar = score_model.normalizer.normalize(trajectory_points(xs, us, kind))
+    s = score_model.score_normalized(get_params(models), z_bar, level)
+    return 0.5 * score_model.sigma(level) ** 2 * jnp.sum(s ** 2)
+  return Penalty(fn)
 
 
 def state_variance_penalty(ensemble, get_params: GetFn, metric=None) -> Penalty:
@@ -271,6 +299,6 @@ def make_loss_shooting(problem: ControlProblem, loss: TrajectoryLoss,
 
 
 __all__ = ["trajectory_points", "Penalty", "score_penalty_of", "distance_penalty",
-           "dde_penalty", "state_variance_penalty", "TrajectoryLoss", "penalized_loss",
+           "dde_penalty", "score_value_penalty", "state_variance_penalty", "TrajectoryLoss", "penalized_loss",
            "ensemble_variance_loss", "loss_objective", "check_problem",
            "ValidatedPlanner", "make_loss_shooting"]

@@ -18,9 +18,11 @@ They share the gradient planners' contract and loop (they subclass
 x0s, keys and betas. The state's `theta` is the mean and its `opt_state` the
 sampler's (std, key). A warm start passes the initial mean as `theta_init`.
 
-A score gives no likelihood values, so the sampling planners refuse the SGP
-score penalty; use the exact `distance_penalty` or a learned `dde_penalty`, as
-the paper did.
+The SGP score surrogate has a meaningful gradient but no meaningful value, so the
+sampling planners refuse it; give them values instead: `score_value_penalty`
+(the same learned score read as a value by Tweedie's formula; set `anneal=True`
+to walk its noise levels as SGP does), the exact `distance_penalty`, or a learned
+`dde_penalty`.
 """
 from __future__ import annotations
 
@@ -119,7 +121,8 @@ class SamplingPlanner(ValidatedPlanner):
     if loss.gradient_only:
       raise ValueError(
           f"{name} needs penalty *values*, but this loss uses a gradient-only penalty "
-          "(the score surrogate). Use penalties.distance_penalty or dde_penalty.")
+          "(the score surrogate). Use penalties.score_value_penalty, distance_penalty "
+          "or dde_penalty.")
     super().__init__(loss_objective(problem, loss), config,
                      num_levels=problem.num_levels, dim_x=problem.dim_x,
                      validate=lambda models: check_problem(problem, models, name=name))

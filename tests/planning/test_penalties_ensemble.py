@@ -11,7 +11,8 @@ from sgp_jax import dynamics as dyn_lib
 from sgp_jax.normalization import Normalizer
 from sgp_jax.planning import (ControlProblem, GradientPlannerConfig, dde_penalty,
                               distance_penalty, ensemble_variance_loss,
-                              make_loss_shooting, penalized_loss, state_variance_penalty)
+                              make_loss_shooting, penalized_loss, score_value_penalty,
+                              state_variance_penalty)
 from sgp_jax.types import Transitions
 
 DX, DU, T = 2, 1, 4
@@ -110,6 +111,40 @@ def test_distance_penalty_is_exact_smoothed_distance():
     distance_penalty(lambda m: m["data"], 0.0)
   with pytest.raises(ValueError, match="kind"):
     distance_penalty(lambda m: m["data"], 0.3, kind="xyz")
+
+
+class ExactScore:
+  """The exact score of the data's Gaussian KDE, in the ScoreModel interface."""
+
+  def __init__(self, data, normalizer, sigmas):
+    self.normalizer, self.sigmas, self.kind = normalizer, jnp.asarray(sigmas), "xu"
+    self.data_bar = normalizer.normalize(data)
+
+  def score_normalized(self, params, z_bar, level):
+    return distance.empirical_score(z_bar, self.data_bar, float(self.sigmas[level]))
+
+  def sigma(self, level):
+    return self.sigmas[level]
+
+
+def test_score_value_penalty_is_tweedie_distance():
+  norm = Normalizer.from_scale([1.0, 2.0, 0.5], [0.1, 0.0, 0.0])
+  xs = jax.random.normal(jax.random.PRNGKey(1), (T + 1, DX))
+  us = jax.random.normal(jax.random.PRNGKey(2), (T, DU))
+  z_bar = norm.normalize(jnp.concatenate([xs[:-1], us], -1))
+  # One data point: the value is -log p_sigma + const exactly, ||z_bar - z0||^2 / 2 sigma^2.
+  z0 = jnp.array([[0.3, -0.2, 0.4]])
+  pen = score_value_penalty(ExactScore(z0, norm, [0.5, 0.1]), lambda m: None)
+  for level, sigma in ((0, 0.5), (1, 0.1)):
+    want = np.sum((np.asarray(z_bar) - np.asarray(norm.normalize(z0))) ** 2) / (2 * sigma**2)
+    np.testing.assert_allclose(pen({}, xs, us, level), want, rtol=1e-4)
+  # Many points, small sigma: ~ the smoothed distance / sigma^2 (nearest point dominates),
+  # and it is a real value: CEM accepts it (it refuses the gradient-only surrogate).
+  data = jax.random.normal(jax.random.PRNGKey(3), (40, DX + DU))
+  pen = score_value_penalty(ExactScore(data, norm, [0.05]), lambda m: None)
+  exact = np.sum(naive_distance(np.asarray(z_bar), np.asarray(norm.normalize(data)), 0.05))
+  np.testing.assert_allclose(pen({}, xs, us, 0), exact / 0.05**2, rtol=0.05)
+  assert not pen.gradient_only
 
 
 def test_dde_approximates_softmin_energy_and_penalises():

@@ -8,7 +8,7 @@ import ml_collections
 
 def get_config() -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
-  c.seed = 0  # model initialisation and minibatches
+  c.seed = 0  # training seed s (< eval.num_seeds) initialises and batches with seed + s
   c.data_dir = "/work/runs/make_dataset_halfcheetah/datasets"
   c.env = "halfcheetah"
   c.levels = ("medium",)
@@ -40,10 +40,12 @@ def get_config() -> ml_collections.ConfigDict:
       num_samples=64, num_elites=8, sample_std=0.3, temperature=1.0))
   # Methods evaluated (names in pipeline.METHODS).
   c.methods = ("sgp", "beta0", "ensemble_cost_var", "ensemble_state_var", "mppi",
-               "mppi_state_var", "cem", "cem_state_var", "bc")
+               "mppi_score", "mppi_state_var", "cem", "cem_score", "cem_state_var", "bc")
   # Closed-loop evaluation on the TRUE brax env.
   c.eval = ml_collections.ConfigDict(dict(
-      seed=100, num_seeds=3, episodes_per_seed=5,
+      seed=100,
+      num_seeds=3,          # training seeds (models trained once per seed)
+      episodes_per_seed=5,
       num_steps=1000,  # the standard protocol; fewer is NOT standard (reported as such)
       diagnose_steps=30, render=True))
   return c
