@@ -1,9 +1,11 @@
 """Behaviour policies for D4RL-style data: brax SAC training, checkpoints, selection.
 
 One SAC run (brax's own `brax.training.agents.sac.train`) gives every level:
-  * expert: the final checkpoint;
-  * medium: the intermediate checkpoint whose evaluation return is closest to
-    `medium_fraction` (1/3) of the final one (`select_medium_step`);
+  * expert: the checkpoint with the highest evaluation return (the final one when
+    training improves to the end; SAC on hopper peaks and then degrades, so "fully
+    trained" is read as "best", `select_expert_step`);
+  * medium: the checkpoint before the expert whose evaluation return is closest to
+    `medium_fraction` (1/3) of the expert's (`select_medium_step`);
   * medium-replay: the checkpoints up to medium, plus the uniform policy that
     stands for SAC's initial random phase (an approximation of D4RL's replay
     buffer; see `replay_steps`);
@@ -50,7 +52,7 @@ class BehaviourPolicies(NamedTuple):
     checkpoint_dirs: step -> checkpoint directory.
     curve: ((step, eval return), ...) for the checkpointed steps, in order.
     medium_step: the step chosen as "medium".
-    expert_step: the final step ("expert").
+    expert_step: the step of the best evaluation return ("expert").
   """
   apply: PolicyApply
   params: Dict[int, Params]
@@ -74,23 +76,34 @@ def uniform_policy(dim_action: int) -> PolicyApply:
   return apply
 
 
-def select_medium_step(curve: Sequence[Tuple[int, float]],
-                       fraction: float = 1.0 / 3.0) -> int:
-  """The step whose return is closest to `fraction` x the final return.
+def select_expert_step(curve: Sequence[Tuple[int, float]]) -> int:
+  """The step with the highest evaluation return; ties go to the later step.
 
-  Args:
-    curve: (step, eval return) pairs of the saved checkpoints, in training order;
-      the last one is the expert.
-    fraction: target fraction of the final (expert) return.
-
-  Returns:
-    The chosen step; ties go to the earlier step. Never the final step unless
-    the curve has a single entry.
+  curve: (step, eval return) pairs of the saved checkpoints, in training order.
   """
   if not curve:
     raise ValueError("Empty training curve: no checkpoints were saved.")
-  candidates = list(curve[:-1]) or list(curve)
-  target = fraction * curve[-1][1]
+  best = max(r for _, r in curve)
+  return [s for s, r in curve if r == best][-1]
+
+
+def select_medium_step(curve: Sequence[Tuple[int, float]],
+                       fraction: float = 1.0 / 3.0) -> int:
+  """The step before the expert's whose return is closest to `fraction` x the expert's.
+
+  Args:
+    curve: (step, eval return) pairs of the saved checkpoints, in training order;
+      the expert is `select_expert_step(curve)`.
+    fraction: target fraction of the expert return.
+
+  Returns:
+    The chosen step; ties go to the earlier step. Never the expert step unless
+    the expert is the first checkpoint.
+  """
+  expert = select_expert_step(curve)
+  candidates = [sr for sr in curve if sr[0] < expert] or [sr for sr in curve
+                                                         if sr[0] == expert]
+  target = fraction * dict(curve)[expert]
   return min(candidates, key=lambda sr: abs(sr[1] - target))[0]
 
 
@@ -121,7 +134,7 @@ def train_behaviour(env: BraxEnv, sac: Mapping[str, Any], policy_dir: str,
       num_envs, num_evals, batch_size, ...), plus optional `hidden_layer_sizes`.
     policy_dir: where checkpoints and config.json go.
     seed: SAC seed.
-    medium_fraction: target fraction of the final return for "medium".
+    medium_fraction: target fraction of the expert return for "medium".
     log: progress printer.
   """
   sac = dict(sac)
@@ -193,4 +206,4 @@ def load_behaviour(policy_dir: str, medium_fraction: float = 1.0 / 3.0
   return BehaviourPolicies(apply=apply, params=params, checkpoint_dirs=dirs,
                            curve=curve,
                            medium_step=select_medium_step(curve, medium_fraction),
-                           expert_step=curve[-1][0])
+                           expert_step=select_expert_step(curve))

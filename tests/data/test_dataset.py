@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from sgp_jax import data
-from sgp_jax.envs import select_medium_step
+from sgp_jax.envs import select_expert_step, select_medium_step
 from sgp_jax.types import Transitions
 
 
@@ -226,3 +226,10 @@ def test_select_medium_step():
   assert select_medium_step([(5, 1.0)]) == 5
   with pytest.raises(ValueError):
     select_medium_step([])
+  # training that peaks and degrades (SAC on hopper): expert = the best checkpoint,
+  # medium only from before it
+  peaked = [(10, 300.0), (20, 700.0), (30, 900.0), (40, 450.0), (50, 310.0)]
+  assert select_expert_step(peaked) == 30
+  assert select_medium_step(peaked) == 10          # 1/3 * 900 = 300; step 50 is after
+  assert select_expert_step([(1, 5.0), (2, 5.0)]) == 2  # ties: the later step
+  assert select_medium_step([(7, 9.0), (8, 1.0)]) == 7  # best first: medium = expert
