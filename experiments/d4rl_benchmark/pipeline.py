@@ -326,7 +326,12 @@ def render(env, config, actions, path: str) -> str:
   return path
 
 
-def plot_diagnostics(diag: dict, path: str) -> str:
+# Observation index of the forward (x) velocity in brax's locomotion observations
+# (qpos without the root x (and y for ant), then qvel).
+FORWARD_VELOCITY_INDEX = {"halfcheetah": 8, "hopper": 5, "walker2d": 8, "ant": 13}
+
+
+def plot_diagnostics(diag: dict, path: str, env_name: str = "halfcheetah") -> str:
   plt = common.pyplot()
   fig, axes = plt.subplots(1, 3, figsize=(14, 4))
   for name, d in diag.items():
@@ -336,7 +341,7 @@ def plot_diagnostics(diag: dict, path: str) -> str:
   for ax, name in zip(axes[1:], diag):
     pred, true = np.asarray(diag[name]["plan_states_first"]), np.asarray(
         diag[name]["true_states_first"])
-    for j, dim in enumerate((0, 8)):  # root z height, forward velocity
+    for j, dim in enumerate((0, FORWARD_VELOCITY_INDEX.get(env_name, 0))):
       ax.plot(pred[0, :, dim], "-", color=f"C{j}", label=f"plan x[{dim}]")
       ax.plot(true[0, :, dim], "--", color=f"C{j}", label=f"true x[{dim}]")
     ax.set_title(f"{name}: first plan, predicted (-) vs true (--)")
@@ -367,7 +372,8 @@ def run(config, workdir: str, progress: Optional[Callable] = None,
     if config.eval.diagnose_steps > 0:
       entry["diagnostics"] = diagnose(config, m, params[0], env, level)
       entry["diagnostics_plot"] = plot_diagnostics(
-          entry["diagnostics"], os.path.join(workdir, f"{level}_plan_vs_true.png"))
+          entry["diagnostics"], os.path.join(workdir, f"{level}_plan_vs_true.png"),
+          env.name)
     if config.eval.render and "sgp" in episodes:
       entry["render"] = render(env, config, episodes["sgp"].actions[0],
                                os.path.join(workdir, f"{level}_sgp_episode.html"))
