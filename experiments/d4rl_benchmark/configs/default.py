@@ -14,19 +14,20 @@ def get_config() -> ml_collections.ConfigDict:
   c.levels = ("medium",)
   # Learned components (min/max normalisers; SPEC B.8 architecture, smaller).
   train = dict(batch_size=256, learning_rate=1e-3, validation_fraction=0.01)
+  # The sizes of the measured CPU runs (WORKSPACE.md, experiments/RESULTS.md).
   c.dynamics = ml_collections.ConfigDict(dict(
-      hidden=(256, 256, 256), activation="elu", layer_norm=True, epochs=20, **train))
+      hidden=(128, 128, 128), activation="elu", layer_norm=True, epochs=20, **train))
   c.reward = ml_collections.ConfigDict(dict(
-      hidden=(256, 256, 256), activation="elu", layer_norm=True, epochs=10, **train))
+      hidden=(128, 128, 128), activation="elu", layer_norm=True, epochs=10, **train))
   c.score = ml_collections.ConfigDict(dict(
-      hidden=(256, 256, 256), activation="elu", sigma_max=10 ** -0.5, sigma_min=1e-3,
+      hidden=(128, 128, 128), activation="elu", sigma_max=10 ** -0.5, sigma_min=1e-3,
       num_levels=10, epochs=40, batch_size=256, learning_rate=1e-3,
       validation_fraction=0.0))  # B.8: no split for the score
   c.ensemble = ml_collections.ConfigDict(dict(
-      num_members=5, hidden=(256, 256, 256), activation="elu", layer_norm=True,
-      epochs=20, **train))
+      num_members=5, hidden=(128, 128, 128), activation="elu", layer_norm=True,
+      epochs=10, **train))
   c.bc = ml_collections.ConfigDict(dict(
-      hidden=(256, 256), activation="elu", layer_norm=False, epochs=20, **train))
+      hidden=(256, 256), activation="elu", layer_norm=False, epochs=10, **train))
   # Planner (SPEC B.8 halfcheetah rows) and baselines at the same T and iterations.
   c.plan = ml_collections.ConfigDict(dict(
       horizon=8, num_iters=50, learning_rate=0.1, init_std=0.1, warm_start=True,
@@ -36,8 +37,8 @@ def get_config() -> ml_collections.ConfigDict:
       beta_mins={"random": 0.09, "medium": 1.0, "medium-replay": 1.0,
                  "medium-expert": 0.1, "expert": 0.1},
       ensemble_beta=1.0,        # paper's ensemble baseline: mean_k J_k + beta Var_k J_k
-      state_variance_beta=1.0,  # MOPO-style: beta sum_t tr Var_k f_k (normalised units)
-      num_samples=64, num_elites=8, sample_std=0.3, temperature=1.0))
+      state_variance_beta=30.0,  # MOPO-style: beta sum_t tr Var_k f_k (normalised units)
+      num_samples=16, num_elites=4, sample_std=0.3, temperature=1.0))
   # Methods evaluated (names in pipeline.METHODS).
   c.methods = ("sgp", "beta0", "ensemble_cost_var", "ensemble_state_var", "mppi",
                "mppi_score", "mppi_state_var", "cem", "cem_score", "cem_state_var", "bc")
