@@ -19,7 +19,9 @@ Config fields (override with --config.FIELD=VALUE):
                                          learning_rate, validation_fraction)
   score.sigma_max/sigma_min/num_levels   geometric noise levels (SPEC B.8)
   plan.horizon/num_iters/learning_rate/init_std/warm_start/beta_schedule
-  plan.betas, plan.beta_mins             per-level SGP beta (SPEC B.8 table)
+  plan.betas, plan.beta_mins             per-level SGP beta (SPEC B.8 table); the keys
+                                         have hyphens, so override the whole dict:
+                                         --config.plan.betas="{'medium': 1.0, ...}"
   plan.ensemble_beta, state_variance_beta   baseline penalty weights
   plan.num_samples/num_elites/sample_std/temperature   CEM and MPPI
   methods                                subset of pipeline.METHODS; a planning
@@ -31,6 +33,8 @@ Config fields (override with --config.FIELD=VALUE):
 
 Example:
   python -m experiments.d4rl_benchmark.main --workdir=/tmp/d4rl
+  python -m experiments.d4rl_benchmark.main --workdir=/tmp/d4rl \
+      --config=experiments/d4rl_benchmark/configs/hopper.py
   python -m experiments.d4rl_benchmark.main --workdir=/tmp/d4rl \
       --config=experiments/d4rl_benchmark/configs/gpu.py
 """
