@@ -121,6 +121,11 @@ def test_mpc_evaluator_all_planners(trained):
                                    atol=1e-6)
   assert pipeline.planner_for(planners, "sgp@2.5") == (planners["sgp"][0], 2.5)
   pipeline.check_methods(("sgp@1", "cem_score", "bc"))
+  assert pipeline.models_needed(("beta0", "bc")) == ("dynamics", "reward", "bc")
+  assert pipeline.models_needed(("sgp@1", "mppi_state_var")) == (
+      "dynamics", "reward", "score", "ensemble")
+  assert pipeline.models_needed(("cem_score", "ensemble_cost_var")) == (
+      "dynamics", "reward", "score", "ensemble")
   for bad in ("sgp@x", "sgd", "bc@1"):
     with pytest.raises(ValueError, match="method"):
       pipeline.check_methods((bad,))

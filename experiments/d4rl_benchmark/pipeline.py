@@ -76,11 +76,29 @@ def build_models(config, data) -> dict:
   }
 
 
+def models_needed(methods) -> tuple:
+  """The learned models the methods use (the others need not be trained)."""
+  bases = {name.partition("@")[0] for name in methods}
+  needed = set()
+  if bases - {"bc"}:
+    needed |= {"dynamics", "reward"}
+  if bases & {"sgp", "mppi_score", "cem_score"}:
+    needed.add("score")
+  if any(b.startswith("ensemble") or b.endswith("_var") for b in bases):
+    needed.add("ensemble")
+  if "bc" in bases:
+    needed.add("bc")
+  return tuple(n for n in ("dynamics", "reward", "score", "ensemble", "bc") if n in needed)
+
+
 def train_models(config, data, workdir: str, progress: Optional[Callable] = None,
-                 seed: Optional[int] = None):
-  """Trains (or resumes from workdir/train_state) every model; returns (m, params, metrics).
+                 seed: Optional[int] = None, names: Optional[tuple] = None):
+  """Trains (or resumes from workdir/train_state) the models; returns (m, params, metrics).
 
   seed: initialisation and minibatch seed (default config.seed).
+  names: the models to train (default all; see `models_needed`). The others keep
+  their random initial parameters (so every planner can be built) and their
+  metrics say {"trained": False}: no method in config.methods may use them.
 
   Checkpoints: workdir/models/{dynamics,reward,score} via `sgp_jax.models.save`,
   workdir/models/bc via `bc.save_bc`; the ensemble's stacked parameters stay in
@@ -101,12 +119,17 @@ def train_models(config, data, workdir: str, progress: Optional[Callable] = None
       "ensemble": (lambda p, b, k: ens_lib.ensemble_loss(m["ensemble"], p, *b), xux, None),
       "bc": (lambda p, b, k: bc_lib.bc_loss(m["bc"], p, *b), (data.x, data.u), None),
   }
+  names = tuple(jobs) if names is None else tuple(names)
   params, metrics = {}, {}
   for name, (loss_fn, arrays, model) in jobs.items():
+    if name not in names:
+      params[name], metrics[name] = jax.jit(m[name].init)(keys[name]), {"trained": False}
+      continue
     params[name], metrics[name] = common.train_model(
         name, loss_fn, m[name].init(keys[name]), arrays, config[name], seed,
         workdir, progress, model=model)
-  bc_lib.save_bc(os.path.join(workdir, "models", "bc"), m["bc"], params["bc"])
+  if "bc" in names:
+    bc_lib.save_bc(os.path.join(workdir, "models", "bc"), m["bc"], params["bc"])
   return m, params, metrics
 
 
@@ -234,7 +257,7 @@ def train_seeds(config, data, level_dir: str, progress: Optional[Callable] = Non
   params, metrics = [], []
   for s in range(config.eval.num_seeds):
     m, p, mt = train_models(config, data, os.path.join(level_dir, f"seed_{s}"), progress,
-                            seed=config.seed + s)
+                            seed=config.seed + s, names=models_needed(config.methods))
     params.append(p)
     metrics.append(mt)
   return m, params, metrics
@@ -369,7 +392,7 @@ def run(config, workdir: str, progress: Optional[Callable] = None,
     entry = {"data": {k: ds.metadata.get(k) for k in (
         "env", "level", "backend", "ref_min_score", "ref_max_score")},
         "num_transitions": ds.num, "training": train_metrics, "methods": results}
-    if config.eval.diagnose_steps > 0:
+    if config.eval.diagnose_steps > 0 and "score" in models_needed(config.methods):
       entry["diagnostics"] = diagnose(config, m, params[0], env, level)
       entry["diagnostics_plot"] = plot_diagnostics(
           entry["diagnostics"], os.path.join(workdir, f"{level}_plan_vs_true.png"),
