@@ -50,9 +50,8 @@ def train_model(name: str, loss_fn: Callable, params: Params, data: Any, c, seed
       progress_fn=(lambda e, m: progress(name, e, m)) if progress else None)
   if model is not None:
     models_lib.save(os.path.join(workdir, "models", name), model, result.params)
-  history = result.history["train_loss"]
   return result.params, {
-      "final_train_loss": float(history[-1]) if len(history) else None,
+      "final_train_loss": result.final_train_loss,
       "best_val_loss": float(result.state.best_val),
       "seconds": time.time() - start}
 

@@ -119,7 +119,7 @@ def make_mpc_evaluator(env, planner, num_episodes: int, num_steps: Optional[int]
 
     def body(carry, key_t):
       state, theta_init, alive = carry
-      plan = planner._solve(models, state.obs, key_t, beta,  # pylint: disable=protected-access
+      plan = planner.solve_traced(models, state.obs, key_t, beta,
                             theta_init if warm_start else None)
       u = plan.actions[0]
       nxt = env.step(state, u)

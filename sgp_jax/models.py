@@ -1,6 +1,7 @@
 """Describe learned models as JSON and rebuild them: checkpoints that load in one call.
 
-`describe(model)` turns a DynamicsModel, RewardModel or ScoreModel (network
+`describe(model)` turns a DynamicsModel, DynamicsEnsemble, RewardModel, ScoreModel or
+DataDistanceModel (network
 architecture, normalisers, noise levels) into a JSON-able dict; `build(config)`
 inverts it. `save(directory, model, params)` / `load(directory)` write and read a
 self-describing orbax checkpoint (see `sgp_jax.checkpoint`).
@@ -15,7 +16,9 @@ import numpy as np
 
 from sgp_jax import checkpoint as ckpt
 from sgp_jax import networks
+from sgp_jax.data_distance import DataDistanceModel
 from sgp_jax.dynamics import DynamicsModel
+from sgp_jax.ensemble import DynamicsEnsemble
 from sgp_jax.normalization import Normalizer
 from sgp_jax.reward import RewardModel
 from sgp_jax.score import ScoreModel
@@ -55,6 +58,9 @@ def _net_from_dict(d: dict):
 
 def describe(model) -> dict:
   """A JSON-able description from which `build` recreates `model`."""
+  if isinstance(model, DynamicsEnsemble):  # K members of one described dynamics model
+    return {"format_version": FORMAT_VERSION, "model": "dynamics_ensemble",
+            "num_members": model.num_members, "member": describe(model.model)}
   base = {"format_version": FORMAT_VERSION, "net": _net_to_dict(model.net)}
   if isinstance(model, DynamicsModel):
     return {**base, "model": "dynamics",
@@ -70,6 +76,10 @@ def describe(model) -> dict:
     return {**base, "model": "score", "kind": model.kind, "dim_x": model.dim_x,
             "dim_u": model.dim_u, "normalizer": _norm_to_dict(model.normalizer),
             "sigmas": np.asarray(model.sigmas).tolist()}
+  if isinstance(model, DataDistanceModel):
+    return {**base, "model": "data_distance", "normalizer": _norm_to_dict(model.normalizer),
+            "target_scale": float(model.target_scale),
+            "target_offset": float(model.target_offset)}
   raise TypeError(f"cannot describe model of type {type(model).__name__}.")
 
 
@@ -77,6 +87,11 @@ def build(config: dict):
   """Rebuilds a model from `describe`'s output."""
   try:
     kind = config["model"]
+    if kind == "dynamics_ensemble":
+      member = build(config["member"])
+      if not isinstance(member, DynamicsModel):
+        raise ckpt.CheckpointError("a dynamics_ensemble's member must be a dynamics model.")
+      return DynamicsEnsemble(model=member, num_members=int(config["num_members"]))
     net = _net_from_dict(config["net"])
     if kind == "dynamics":
       return DynamicsModel(net=net, x_normalizer=_norm_from_dict(config["x_normalizer"]),
@@ -90,6 +105,11 @@ def build(config: dict):
       return ScoreModel(net=net, normalizer=_norm_from_dict(config["normalizer"]),
                         sigmas=jnp.asarray(config["sigmas"], jnp.float32),
                         kind=config["kind"], dim_x=config["dim_x"], dim_u=config["dim_u"])
+    if kind == "data_distance":
+      return DataDistanceModel(
+          net=net, normalizer=_norm_from_dict(config["normalizer"]),
+          target_scale=jnp.asarray(config["target_scale"], jnp.float32),
+          target_offset=jnp.asarray(config["target_offset"], jnp.float32))
   except KeyError as e:
     raise ckpt.CheckpointError(f"model config is missing the field {e}.") from e
   raise ckpt.CheckpointError(f"unknown model kind {kind!r} in model config.")

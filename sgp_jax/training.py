@@ -5,7 +5,8 @@ minibatches of `data` (a pytree of arrays with a common leading axis N held on
 device). A chunk of `config.epochs_per_call` epochs compiles into one call: each
 epoch is a `lax.scan` over minibatches drawn by a key derived from (seed, epoch),
 followed by the loss on the held-out split. So a run resumed from a checkpoint
-continues bit for bit as if it had never stopped.
+continues bit for bit as if it had never stopped, and its `history` covers every
+epoch, including those run before the interruption (it lives in the `TrainState`).
 """
 from __future__ import annotations
 
@@ -72,12 +73,31 @@ class TrainState:
   key: Array            # the run's base PRNG key (raw uint32)
   best_params: Params
   best_val: Array       # float32 scalar
+  history: Array        # float32 (epochs, 2): per-epoch (train_loss, val_loss); NaN = not run
+
+
+@struct.dataclass
+class _TrainStateV0:
+  """The TrainState of checkpoints written before `history` was added (restore only)."""
+  params: Params
+  opt_state: Any
+  epoch: Array
+  key: Array
+  best_params: Params
+  best_val: Array
 
 
 class TrainResult(NamedTuple):
   params: Params        # best (keep_best) or last parameters
   state: TrainState
-  history: dict         # per-epoch "train_loss", "val_loss" (numpy arrays)
+  history: dict         # "train_loss", "val_loss": numpy (epochs,), every epoch of the run
+                        # (NaN for epochs of a pre-history checkpoint, see _restore)
+
+  @property
+  def final_train_loss(self) -> Optional[float]:
+    """The last epoch's mean training loss; None if unknown (no epoch or NaN)."""
+    losses = self.history["train_loss"]
+    return float(losses[-1]) if len(losses) and np.isfinite(losses[-1]) else None
 
 
 def _split(n: int, fraction: float, key: PRNGKey):
@@ -105,6 +125,20 @@ def _num_rows(data) -> int:
     if not np.all(np.isfinite(np.asarray(leaf))):
       raise ValueError("training data contains NaN or inf.")
   return n
+
+
+def _restore(checkpointer: ckpt.TrainCheckpointer, state: TrainState):
+  """Restores into `state`'s structure; reads pre-history checkpoints too."""
+  try:
+    return checkpointer.restore(state)
+  except ckpt.CheckpointError as error:
+    fields = {f.name: getattr(state, f.name) for f in dataclasses.fields(_TrainStateV0)}
+    try:
+      old, saved = checkpointer.restore(_TrainStateV0(**fields))
+    except ckpt.CheckpointError:
+      raise error from None
+    return TrainState(history=state.history, **{  # epochs run before: unknown (NaN)
+        f.name: getattr(old, f.name) for f in dataclasses.fields(_TrainStateV0)}), saved
 
 
 def make_optimizer(config: TrainConfig, steps_per_epoch: int) -> optax.GradientTransformation:
@@ -149,14 +183,15 @@ def train(loss_fn: LossFn, params: Params, data: Any, config: TrainConfig, *,
 
   state = TrainState(params=params, opt_state=optimizer.init(params),
                      epoch=jnp.zeros((), jnp.int32), key=base_key,
-                     best_params=params, best_val=jnp.full((), jnp.inf, jnp.float32))
+                     best_params=params, best_val=jnp.full((), jnp.inf, jnp.float32),
+                     history=jnp.full((config.epochs, 2), jnp.nan, jnp.float32))
   full_config = ckpt.to_json({"train": dataclasses.asdict(config),
                               "run": run_config or {}})
   checkpointer = None
   if workdir is not None:
     checkpointer = ckpt.TrainCheckpointer(workdir)
     if checkpointer.latest_step() is not None:
-      state, saved = checkpointer.restore(state)
+      state, saved = _restore(checkpointer, state)
       if saved != full_config:
         raise ckpt.CheckpointError(
             f"the checkpoint in {workdir} was written by a different configuration; "
@@ -189,15 +224,17 @@ def train(loss_fn: LossFn, params: Params, data: Any, config: TrainConfig, *,
     better = val_loss < state.best_val
     best_params = jax.tree_util.tree_map(lambda a, b: jnp.where(better, a, b),
                                          p, state.best_params)
+    train_loss = jnp.mean(losses)
+    history = state.history.at[state.epoch].set(jnp.stack([train_loss, val_loss]))
     new_state = TrainState(params=p, opt_state=opt_state, epoch=state.epoch + 1,
                            key=state.key, best_params=best_params,
-                           best_val=jnp.where(better, val_loss, state.best_val))
-    return new_state, (jnp.mean(losses), val_loss)
+                           best_val=jnp.where(better, val_loss, state.best_val),
+                           history=history)
+    return new_state, (train_loss, val_loss)
 
   run_chunk = jax.jit(lambda s, length: jax.lax.scan(run_epoch, s, None, length=length),
                       static_argnums=1)
 
-  history = {"train_loss": [], "val_loss": []}
   start = time.time()
   epoch = int(state.epoch)
   while epoch < config.epochs:
@@ -208,8 +245,6 @@ def train(loss_fn: LossFn, params: Params, data: Any, config: TrainConfig, *,
       raise FloatingPointError(
           f"training loss became non-finite at epoch {epoch + 1}..{epoch + length}; "
           "lower the learning rate or check the data.")
-    history["train_loss"].extend(train_losses.tolist())
-    history["val_loss"].extend(val_losses.tolist())
     epoch = int(state.epoch)
     if checkpointer is not None:
       checkpointer.save(epoch, state, full_config)
@@ -221,6 +256,7 @@ def train(loss_fn: LossFn, params: Params, data: Any, config: TrainConfig, *,
                           "elapsed_s": time.time() - start})
   if checkpointer is not None:
     checkpointer.close()
-  history = {k: np.asarray(v) for k, v in history.items()}
+  done = np.asarray(state.history)[:int(state.epoch)]
+  history = {"train_loss": done[:, 0], "val_loss": done[:, 1]}
   params = state.best_params if config.keep_best else state.params
   return TrainResult(params=params, state=state, history=history)

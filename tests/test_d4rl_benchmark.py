@@ -17,6 +17,7 @@ from experiments.d4rl_benchmark import pipeline
 from experiments.d4rl_benchmark.configs import default
 from sgp_jax import bc as bc_lib
 from sgp_jax import envs, evaluation
+from sgp_jax import models as models_lib
 from sgp_jax.envs.brax_env import EnvState
 from sgp_jax.types import Transitions
 
@@ -82,7 +83,7 @@ def trained(tmp_path_factory):
 
 def test_training_writes_checkpoints_and_resumes(trained):
   config, data, workdir, m, params, metrics = trained
-  for name in ("dynamics", "reward", "score", "bc"):
+  for name in ("dynamics", "reward", "score", "ensemble", "bc"):
     assert os.path.isfile(os.path.join(workdir, "models", name, "config.json"))
   for name, metric in metrics.items():
     assert np.isfinite(metric["best_val_loss"]), name
@@ -90,8 +91,12 @@ def test_training_writes_checkpoints_and_resumes(trained):
   sig = np.asarray(m["score"].sigmas)
   np.testing.assert_allclose(sig, np.geomspace(10 ** -0.5, 1e-3, 3), rtol=1e-5)
   # resume: a second call finds the finished checkpoints and returns the same params
-  _, params2, _ = pipeline.train_models(config, data, workdir)
+  _, params2, metrics2 = pipeline.train_models(config, data, workdir)
   jax.tree.map(np.testing.assert_array_equal, params["dynamics"], params2["dynamics"])
+  assert metrics2["dynamics"]["final_train_loss"] == metrics["dynamics"]["final_train_loss"]
+  ensemble, ens_params = models_lib.load(os.path.join(workdir, "models", "ensemble"))
+  assert ensemble.num_members == config.ensemble.num_members
+  jax.tree.map(np.testing.assert_array_equal, ens_params, params["ensemble"])
   policy, bc_params = bc_lib.load_bc(os.path.join(workdir, "models", "bc"))
   np.testing.assert_allclose(policy(bc_params, data.x[:4]), m["bc"](params["bc"], data.x[:4]))
 

@@ -135,7 +135,7 @@ def test_jit_and_no_jit_agree():
   models, x0, key = lq_models(), jnp.asarray([0.7, -0.2]), jax.random.PRNGKey(5)
   jitted = planner.solve(models, x0, key, 2.0)
   with jax.disable_jit():
-    eager = planner._solve(models, x0, key, jnp.asarray(2.0, jnp.float32))
+    eager = planner.solve_traced(models, x0, key, jnp.asarray(2.0, jnp.float32))
   chex.assert_trees_all_close(jitted, eager, rtol=1e-5, atol=1e-6)
   # And they did something: the plan moved away from its random start.
   start = planner.init(models, x0, key).theta

@@ -68,8 +68,7 @@ def train_models(config, data, workdir: str, progress: Optional[Callable] = None
         progress_fn=(lambda e, m, name=name: progress(name, e, m)) if progress else None)
     models_lib.save(model_dir, model, result.params)
     out[name] = result.params
-    metrics[name] = {"final_train_loss": float(result.history["train_loss"][-1])
-                     if len(result.history["train_loss"]) else None,
+    metrics[name] = {"final_train_loss": result.final_train_loss,
                      "best_val_loss": float(result.state.best_val),
                      "seconds": time.time() - start}
   return (dyn, score), out, metrics

@@ -35,6 +35,7 @@ from sgp_jax import data as data_lib
 from sgp_jax import dynamics as dyn_lib
 from sgp_jax import ensemble as ens_lib
 from sgp_jax import envs, evaluation
+from sgp_jax import models as models_lib
 from sgp_jax import reward as reward_lib
 from sgp_jax import score as score_lib
 from sgp_jax.normalization import Normalizer
@@ -100,9 +101,9 @@ def train_models(config, data, workdir: str, progress: Optional[Callable] = None
   their random initial parameters (so every planner can be built) and their
   metrics say {"trained": False}: no method in config.methods may use them.
 
-  Checkpoints: workdir/models/{dynamics,reward,score} via `sgp_jax.models.save`,
-  workdir/models/bc via `bc.save_bc`; the ensemble's stacked parameters stay in
-  its resumable training checkpoint (workdir/train_state/ensemble).
+  Checkpoints: workdir/models/{dynamics,reward,score,ensemble} via
+  `sgp_jax.models.save` (load with `sgp_jax.models.load`), workdir/models/bc via
+  `bc.save_bc`; resumable training states in workdir/train_state/{name}.
   """
   seed = int(config.seed if seed is None else seed)
   m = build_models(config, data)
@@ -128,6 +129,9 @@ def train_models(config, data, workdir: str, progress: Optional[Callable] = None
     params[name], metrics[name] = common.train_model(
         name, loss_fn, m[name].init(keys[name]), arrays, config[name], seed,
         workdir, progress, model=model)
+  if "ensemble" in names:  # trained with run_config {"name"} only, saved here
+    models_lib.save(os.path.join(workdir, "models", "ensemble"), m["ensemble"],
+                    params["ensemble"])
   if "bc" in names:
     bc_lib.save_bc(os.path.join(workdir, "models", "bc"), m["bc"], params["bc"])
   return m, params, metrics

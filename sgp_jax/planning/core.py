@@ -11,6 +11,11 @@ Contract (optax-like, pure functions):
   state, metrics = planner.update(models, state, beta_k, level_k)
   result = planner.solve(models, x0, key, beta, theta_init=None)
   results = planner.solve_batch(models, x0s, keys, betas)
+  result = planner.solve_traced(models, x0, key, beta)   # inside your own jit/scan/vmap
+
+`solve` and `solve_batch` check their inputs on the host and jit; `solve_traced` is
+the same solve without checks or jit, for composing into a larger jitted program
+(MPC, the closed-loop evaluator); call `check_x0` on the host first.
 
 `models` is any pytree holding the learned models and their parameters; it is an
 argument, never a closed-over constant, so one compile serves every checkpoint.
@@ -133,8 +138,8 @@ class GradientPlanner:
       self.levels = jnp.asarray(annealing.level_schedule(config.num_iters, self.num_levels))
     else:
       self.levels = jnp.full((config.num_iters,), self.num_levels - 1, jnp.int32)
-    self._solve_jit = jax.jit(self._solve)
-    self._solve_batch_jit = jax.jit(jax.vmap(self._solve, in_axes=(None, 0, 0, 0, 0)))
+    self._solve_jit = jax.jit(self.solve_traced)
+    self._solve_batch_jit = jax.jit(jax.vmap(self.solve_traced, in_axes=(None, 0, 0, 0, 0)))
 
   # ------------------------------------------------------------- contract
   def init(self, models, x0: Array, key: PRNGKey, theta_init=None) -> PlanState:
@@ -155,7 +160,7 @@ class GradientPlanner:
 
   def solve(self, models, x0: Array, key: PRNGKey, beta, theta_init=None) -> PlanResult:
     """Plans from one initial state x0 (dim_x,) with penalty weight beta."""
-    self._check_x0(x0)
+    self.check_x0(x0)
     return self._solve_jit(models, x0, key, jnp.asarray(beta, jnp.float32), theta_init)
 
   def solve_batch(self, models, x0s: Array, keys: Array, betas: Array,
@@ -163,7 +168,7 @@ class GradientPlanner:
     """Plans for a batch: x0s (B, dim_x), keys (B, 2), betas (B,)."""
     if x0s.ndim != 2:
       raise ValueError(f"x0s must have shape (B, dim_x), got {x0s.shape}.")
-    self._check_x0(x0s[0])
+    self.check_x0(x0s[0])
     _check_finite(x0s, "x0s")
     betas = jnp.asarray(betas, jnp.float32)
     if betas.shape != (x0s.shape[0],) or keys.shape[0] != x0s.shape[0]:
@@ -175,7 +180,8 @@ class GradientPlanner:
     c = self.config
     return annealing.beta_schedule(c.num_iters, beta, c.beta_min, c.beta_schedule)
 
-  def _solve(self, models, x0, key, beta, theta_init=None) -> PlanResult:
+  def solve_traced(self, models, x0, key, beta, theta_init=None) -> PlanResult:
+    """The solve as a traceable function (no host checks, no jit): x0 (dim_x,)."""
     state = self.init(models, x0, key, theta_init)
 
     def body(state, inputs):
@@ -206,7 +212,8 @@ class GradientPlanner:
     return self.solve_batch(models, put(x0s), put(keys), put(jnp.asarray(betas)),
                             put(theta_init))
 
-  def _check_x0(self, x0: Array) -> None:
+  def check_x0(self, x0: Array) -> None:
+    """Raises ValueError unless x0 is a finite vector of shape (dim_x,)."""
     if x0.ndim != 1 or (self.dim_x is not None and x0.shape[0] != self.dim_x):
       raise ValueError(f"x0 must have shape ({self.dim_x},), got {x0.shape}.")
     _check_finite(x0, "x0")

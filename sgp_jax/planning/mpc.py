@@ -74,7 +74,7 @@ class MPC:
 
   def run(self, models, x0: Array, key: PRNGKey, beta) -> MPCResult:
     """One closed loop from x0 (dim_x,)."""
-    self.planner._check_x0(x0)
+    self.planner.check_x0(x0)
     self._validate(models)
     return self._run_jit(models, x0, key, jnp.asarray(beta, jnp.float32))
 
@@ -82,7 +82,7 @@ class MPC:
     """Closed loops from x0s (B, dim_x) with keys (B, 2) and betas (B,)."""
     if x0s.ndim != 2:
       raise ValueError(f"x0s must have shape (B, dim_x), got {x0s.shape}.")
-    self.planner._check_x0(x0s[0])
+    self.planner.check_x0(x0s[0])
     if not bool(jnp.all(jnp.isfinite(x0s))):
       raise ValueError("x0s contains NaN or inf.")
     betas = jnp.asarray(betas, jnp.float32)
@@ -103,7 +103,7 @@ class MPC:
 
     def body(carry, key_t):
       x, theta_init = carry
-      plan = self.planner._solve(models, x, key_t, beta,
+      plan = self.planner.solve_traced(models, x, key_t, beta,
                                  theta_init if self.warm_start else None)
       u = plan.actions[0]
       x_next = self.step_fn(x, u)

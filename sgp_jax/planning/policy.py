@@ -197,8 +197,8 @@ class PolicyOptimizer:
                               np.full((config.num_iters,), levels - 1, np.int32))
     self._low = jnp.asarray(config.x0_low, jnp.float32)
     self._high = jnp.asarray(config.x0_high, jnp.float32)
-    self._solve_jit = jax.jit(self._solve)
-    self._solve_batch_jit = jax.jit(jax.vmap(self._solve, in_axes=(None, 0, 0, None)))
+    self._solve_jit = jax.jit(self.solve_traced)
+    self._solve_batch_jit = jax.jit(jax.vmap(self.solve_traced, in_axes=(None, 0, 0, None)))
 
   # -------------------------------------------------------------- pieces
   def act(self, params: Params, x: Array, t) -> Array:
@@ -288,7 +288,8 @@ class PolicyOptimizer:
     c = self.config
     return annealing.beta_schedule(c.num_iters, beta, c.beta_min, c.beta_schedule)
 
-  def _solve(self, models, key, beta, params_init=None) -> PolicyResult:
+  def solve_traced(self, models, key, beta, params_init=None) -> PolicyResult:
+    """The solve as a traceable function (no host checks, no jit)."""
     state = self.init(key, params_init)
 
     def body(state, inputs):
