@@ -218,3 +218,15 @@ def test_evaluate_methods_per_seed_summary(trained):
   # seed 1's policy is a different network: its episodes differ from seed 0's
   assert episodes["bc"].actions.shape == (4, 4, DU)
   assert not np.allclose(episodes["bc"].actions[:2], episodes["bc"].actions[2:])
+
+
+@pytest.mark.parametrize("name", ["default", "gpu", "hopper", "ant"])
+def test_shipped_configs_are_complete(name):
+  """Every shipped config names a known env and methods, and has a beta per level."""
+  import importlib
+  c = importlib.import_module(f"experiments.d4rl_benchmark.configs.{name}").get_config()
+  assert c.env in envs.ENV_NAMES
+  pipeline.check_methods(c.methods)
+  for level in ("random", "medium", "medium-replay", "medium-expert", "expert"):
+    assert c.plan.betas[level] > 0 and 0 < c.plan.beta_mins[level] <= c.plan.betas[level]
+  assert pipeline.FORWARD_VELOCITY_INDEX[c.env] < envs.make_env(c.env).dim_obs
