@@ -230,3 +230,39 @@ def test_shipped_configs_are_complete(name):
   for level in ("random", "medium", "medium-replay", "medium-expert", "expert"):
     assert c.plan.betas[level] > 0 and 0 < c.plan.beta_mins[level] <= c.plan.betas[level]
   assert pipeline.FORWARD_VELOCITY_INDEX[c.env] < envs.make_env(c.env).dim_obs
+
+
+
+def test_diagnose_episodes(trained, tmp_path):
+  """Per-step plan error and distance to data along the benchmark's own episodes."""
+  config, data, _, m, params, _ = trained
+  config = config.copy_and_resolve_references()
+  config.eval.episodes_per_seed = 2
+  config.eval.num_steps = 5
+  config.methods = ("sgp",)
+  meta = {"ref_min_score": -10.0, "ref_max_score": 10.0, "episode_length": 5}
+  env = LinearEnv(episode_length=5, bound=0.12)  # some episodes end early
+  other = dict(params, dynamics=jax.tree.map(lambda a: 1.1 * a, params["dynamics"]))
+  summary, series = pipeline.diagnose_episodes(config, m, [params, other], env, data, meta,
+                                               "medium", "sgp", window=2)
+  eps = summary["episodes"]
+  assert [ep["seed"] for ep in eps] == [0, 0, 1, 1]
+  assert series["plan_error"].shape == series["data_distance"].shape == (4, 5)
+  assert any(ep["fell"] for ep in eps) and not all(ep["fell"] for ep in eps)
+  # the same episodes as the benchmark's (same keys, model sets and planner)
+  out, _ = pipeline.evaluate_methods(config, m, [params, other], env, meta, "medium",
+                                     log=lambda *a: None)
+  np.testing.assert_allclose([ep["score"] for ep in eps], out["sgp"]["scores"], rtol=1e-5)
+  assert [ep["length"] for ep in eps] == out["sgp"]["episode_lengths"]
+  for i, ep in enumerate(eps):
+    n = ep["length"]
+    assert ep["fell"] == (n < 5)
+    np.testing.assert_allclose(ep["plan_error_last"],
+                               series["plan_error"][i, max(0, n - 2):n].mean(), rtol=1e-5)
+  # the distance to data is the exact nearest distance in the score normaliser's units
+  z = np.asarray(m["score"].normalizer.normalize(data.xu()))
+  brute = np.min(np.linalg.norm(series["executed"][1, 0] - z, axis=-1))
+  np.testing.assert_allclose(series["data_distance"][1, 0], brute, rtol=1e-4)
+  assert 0 < summary["in_data_distance"] < np.max(series["data_distance"])
+  path = pipeline.plot_episode_diagnosis(summary, series, str(tmp_path / "diag.png"))
+  assert os.path.getsize(path) > 10_000

@@ -11,6 +11,8 @@ vmapped over seeds x episodes) and writes to --workdir:
                                                returns, diagnostics, config, versions
   {level}_plan_vs_true.png                     model error along the first plans
   {level}_sgp_episode.html                     brax viewer of an SGP episode
+  {level}_{method}_episodes.png               per-step plan error and distance to
+                                               data (eval.diagnose_episodes)
 
 Config fields (override with --config.FIELD=VALUE):
   seed, data_dir, env, levels            data; training seed s is seed + s
@@ -30,6 +32,10 @@ Config fields (override with --config.FIELD=VALUE):
   eval.seed                              env initial states and planner noise
   eval.num_steps                         1000 = the standard protocol
   eval.diagnose_steps, eval.render       plan-vs-true diagnostic, HTML render
+  eval.diagnose_episodes                 methods whose episodes are re-run recording
+                                         every plan: plan error and distance to data
+                                         per step ({level}_{method}_episodes.png), to
+                                         see why episodes fall or stall
 
 Example:
   python -m experiments.d4rl_benchmark.main --workdir=/tmp/d4rl

@@ -27,6 +27,7 @@ import time
 from typing import Callable, Optional
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from experiments import common
@@ -34,7 +35,7 @@ from sgp_jax import bc as bc_lib
 from sgp_jax import data as data_lib
 from sgp_jax import dynamics as dyn_lib
 from sgp_jax import ensemble as ens_lib
-from sgp_jax import envs, evaluation
+from sgp_jax import distance, envs, evaluation
 from sgp_jax import models as models_lib
 from sgp_jax import reward as reward_lib
 from sgp_jax import score as score_lib
@@ -341,6 +342,100 @@ def diagnose(config, m: dict, params: dict, env, level: str) -> dict:
   return out
 
 
+def diagnose_episodes(config, m: dict, params: list, env, data, metadata: dict, level: str,
+                      method: str, window: int = 20) -> tuple[dict, dict]:
+  """Why episodes fail: model error and distance to data at every step of `method`'s
+  benchmark episodes.
+
+  Re-runs the S x E episodes of `evaluate_methods` (same keys and model sets, so the
+  same episodes) with `record_plans`, and measures at every step t:
+    plan_error[t]      ||x_hat_T - x_T|| / data range: the state error at the end of
+                       the plan (h = T) against the true env's rollout of its actions;
+    data_distance[t]   nearest distance of the executed (x_t, u_t) to the data's (x, u),
+                       both normalised by the score model's normaliser.
+  For scale, `in_data_distance` is the median nearest distance of 512 data points to
+  the rest of the data. Returns (summary, series): per episode its score, length,
+  whether it ended early (fell), and both measures' means over the whole episode and
+  over its last `window` steps; series holds the (S*E, N) arrays, `valid` and the
+  normalised executed (x_t, u_t) (S*E, N, dim_x + dim_u).
+  """
+  e = config.eval
+  planner, beta = planner_for(make_planners(config, m, level), method)
+  models = evaluation.stack_models([{k: p[k] for k in PLANNED_MODELS} for p in params])
+  evaluate = evaluation.make_mpc_evaluator(
+      env, planner, e.episodes_per_seed, warm_start=config.plan.warm_start,
+      record_plans=True, num_model_sets=len(params))
+  eps = jax.device_get(evaluate(models, jax.random.PRNGKey(e.seed), beta))
+  scale = np.asarray(m["dynamics"].x_normalizer.scale)
+  plan_error = np.linalg.norm((eps.plan_states[:, :, -1] - eps.plan_true_states[:, :, -1])
+                              / scale, axis=-1)                         # (P, N)
+  norm = m["score"].normalizer.normalize
+  data_z = np.asarray(norm(data.xu()))
+  executed = np.asarray(norm(jnp.concatenate([eps.observations, eps.actions], -1)))
+  data_distance = _nearest_distance(executed, data_z)
+  rng = np.random.default_rng(0)
+  probe = rng.choice(len(data_z), size=min(512, len(data_z) // 2), replace=False)
+  in_data = float(np.median(_nearest_distance(data_z[probe],
+                                              np.delete(data_z, probe, axis=0))))
+  valid = np.asarray(eps.valid)
+  lengths = valid.sum(-1)
+  scores = evaluation.normalized_scores(np.asarray(eps.returns()), metadata)
+  episodes = []
+  for i, n in enumerate(lengths):
+    last = slice(max(0, n - window), n)
+    episodes.append({
+        "seed": i // e.episodes_per_seed, "score": float(scores[i]), "length": int(n),
+        "fell": bool(n < valid.shape[1]),
+        "plan_error_mean": float(plan_error[i, :n].mean()),
+        "plan_error_last": float(plan_error[i, last].mean()),
+        "data_distance_mean": float(data_distance[i, :n].mean()),
+        "data_distance_last": float(data_distance[i, last].mean())})
+  summary = {"method": method, "beta": float(beta), "window": window,
+             "in_data_distance": in_data, "episodes": episodes}
+  series = {"plan_error": plan_error, "data_distance": data_distance, "valid": valid,
+            "executed": executed}
+  return summary, series
+
+
+def _nearest_distance(z: np.ndarray, data: np.ndarray, chunk: int = 1024) -> np.ndarray:
+  """`distance.nearest_distance` of z (..., d) to data (N, d), in query chunks of
+  `chunk` (bounded memory, one compile)."""
+  flat = z.reshape(-1, z.shape[-1])
+  padded = np.pad(flat, ((0, -len(flat) % chunk), (0, 0)))
+  nearest = jax.jit(distance.nearest_distance)
+  data = jnp.asarray(data)
+  out = np.concatenate([np.asarray(nearest(jnp.asarray(padded[i:i + chunk]), data))
+                        for i in range(0, len(padded), chunk)])
+  return out[:len(flat)].reshape(z.shape[:-1])
+
+
+def plot_episode_diagnosis(summary: dict, series: dict, path: str) -> str:
+  """Plan error and distance to data against time, one line per episode (falls in red)."""
+  plt = common.pyplot()
+  fig, axes = plt.subplots(2, 1, figsize=(11, 7), sharex=True)
+  for key, ax, label in (("plan_error", axes[0], "plan error at h = T (normalised)"),
+                         ("data_distance", axes[1], "distance of (x_t, u_t) to data")):
+    for i, ep in enumerate(summary["episodes"]):
+      n = ep["length"]
+      color = "C3" if ep["fell"] else "C0"
+      ax.plot(np.arange(n), series[key][i, :n], color=color, alpha=0.5, lw=0.8)
+      if ep["fell"]:
+        ax.plot(n - 1, series[key][i, n - 1], "x", color="C3")
+    ax.set_ylabel(label)
+    ax.set_yscale("log")
+  axes[1].axhline(summary["in_data_distance"], color="k", ls="--",
+                  label="median data-to-data distance")
+  axes[1].legend(loc="upper right")
+  axes[1].set_xlabel("env step t")
+  fell = sum(ep["fell"] for ep in summary["episodes"])
+  axes[0].set_title(f"{summary['method']} (β={summary['beta']:g}): "
+                    f"{fell} of {len(summary['episodes'])} episodes ended early (red)")
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
+  return path
+
+
 def render(env, config, actions, path: str) -> str:
   """brax HTML viewer of episode 0 (re-run from its reset key with its actions)."""
   from brax.io import html
@@ -401,6 +496,12 @@ def run(config, workdir: str, progress: Optional[Callable] = None,
       entry["diagnostics_plot"] = plot_diagnostics(
           entry["diagnostics"], os.path.join(workdir, f"{level}_plan_vs_true.png"),
           env.name)
+    for method in config.eval.get("diagnose_episodes", ()):
+      diag, series = diagnose_episodes(config, m, params, env, data, ds.metadata, level,
+                                       method)
+      diag["plot"] = plot_episode_diagnosis(
+          diag, series, os.path.join(workdir, f"{level}_{method}_episodes.png"))
+      entry.setdefault("episode_diagnostics", {})[method] = diag
     if config.eval.render and "sgp" in episodes:
       entry["render"] = render(env, config, episodes["sgp"].actions[0],
                                os.path.join(workdir, f"{level}_sgp_episode.html"))

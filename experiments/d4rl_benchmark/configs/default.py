@@ -48,5 +48,8 @@ def get_config() -> ml_collections.ConfigDict:
       num_seeds=3,          # training seeds (models trained once per seed)
       episodes_per_seed=5,
       num_steps=1000,  # the standard protocol; fewer is NOT standard (reported as such)
-      diagnose_steps=30, render=True))
+      diagnose_steps=30, render=True,
+      # Methods whose benchmark episodes are re-run with every plan recorded: plan
+      # error and distance to data at every step ({level}_{method}_episodes.png).
+      diagnose_episodes=()))
   return c
