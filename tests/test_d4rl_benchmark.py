@@ -220,11 +220,15 @@ def test_evaluate_methods_per_seed_summary(trained):
   assert not np.allclose(episodes["bc"].actions[:2], episodes["bc"].actions[2:])
 
 
-@pytest.mark.parametrize("name", ["default", "gpu", "hopper", "ant"])
+@pytest.mark.parametrize("name", ["default", "gpu", "gpu:hopper", "gpu:ant", "hopper", "ant"])
 def test_shipped_configs_are_complete(name):
   """Every shipped config names a known env and methods, and has a beta per level."""
   import importlib
-  c = importlib.import_module(f"experiments.d4rl_benchmark.configs.{name}").get_config()
+  module, _, arg = name.partition(":")
+  get_config = importlib.import_module(f"experiments.d4rl_benchmark.configs.{module}").get_config
+  c = get_config(arg) if arg else get_config()
+  if module == "gpu":
+    assert c.env == (arg or "halfcheetah") and c.dynamics.hidden == (1024,) * 4
   assert c.env in envs.ENV_NAMES
   pipeline.check_methods(c.methods)
   for level in ("random", "medium", "medium-replay", "medium-expert", "expert"):

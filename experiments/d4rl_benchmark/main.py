@@ -42,7 +42,7 @@ Example:
   python -m experiments.d4rl_benchmark.main --workdir=/tmp/d4rl \
       --config=experiments/d4rl_benchmark/configs/hopper.py
   python -m experiments.d4rl_benchmark.main --workdir=/tmp/d4rl \
-      --config=experiments/d4rl_benchmark/configs/gpu.py
+      --config=experiments/d4rl_benchmark/configs/gpu.py:hopper   # B.8 sizes
 """
 from absl import app
 

@@ -1,9 +1,23 @@
-"""SPEC B.8 sizes: [1024]*4 networks, 1000 epochs, batch 2048 (for an accelerator)."""
-from experiments.d4rl_benchmark.configs import default
+"""SPEC B.8 sizes: [1024]*4 networks, 1000 epochs, batch 2048 (for an accelerator).
+
+The env's own config supplies the data directory and per-level betas; pick it after a
+colon (halfcheetah when omitted):
+  --config=experiments/d4rl_benchmark/configs/gpu.py:hopper
+Point --config.data_dir at full-size data sets (make_dataset --config.full=True).
+"""
+import importlib
+
+# env -> the config module that holds its data directory and betas
+ENV_CONFIGS = {"halfcheetah": "default", "hopper": "hopper", "ant": "ant"}
 
 
-def get_config():
-  c = default.get_config()
+def get_config(env: str = "halfcheetah"):
+  env = env or "halfcheetah"
+  if env not in ENV_CONFIGS:
+    raise ValueError(f"gpu.py:{env}: no config for env {env!r}; choose one of "
+                     f"{sorted(ENV_CONFIGS)}.")
+  c = importlib.import_module(
+      f"experiments.d4rl_benchmark.configs.{ENV_CONFIGS[env]}").get_config()
   c.levels = ("random", "medium", "medium-replay", "medium-expert", "expert")
   for name in ("dynamics", "reward", "score", "ensemble"):
     section = c[name]
