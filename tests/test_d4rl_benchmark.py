@@ -220,7 +220,7 @@ def test_evaluate_methods_per_seed_summary(trained):
   assert not np.allclose(episodes["bc"].actions[:2], episodes["bc"].actions[2:])
 
 
-@pytest.mark.parametrize("name", ["default", "gpu", "gpu:hopper", "gpu:ant", "hopper", "ant"])
+@pytest.mark.parametrize("name", ["default", "gpu", "gpu:walker2d", "hopper", "walker2d", "ant"])
 def test_shipped_configs_are_complete(name):
   """Every shipped config names a known env and methods, and has a beta per level."""
   import importlib

@@ -9,6 +9,23 @@ Writes into the workdir:
   datasets/<env>-<level>.npz / .hdf5
   summary.json           reference returns, per-level returns, normalised
                          scores, sizes, timings, versions and the config
+
+Config fields (override with --config.FIELD=VALUE; defaults in configs/default.py):
+  env, backend             halfcheetah | hopper | walker2d | ant; brax backend
+  episode_length, terminate_when_unhealthy   time limit; the standard protocol
+  seed                     SAC seed and root of every rollout key
+  levels                   subset of random, medium, medium-replay, expert,
+                           medium-expert
+  num_transitions          per level, whole episodes (medium-expert: twice)
+  ref_episodes             episodes behind ref_min_score / ref_max_score
+  num_parallel             episodes simulated at once
+  medium_fraction          medium = the checkpoint closest to this x expert
+  formats                  npz and/or hdf5
+  full                     D4RL sizes: full_num_transitions, full_sac_timesteps
+  sac.*                    brax SAC keyword arguments (num_envs, batch_size, ...);
+                           num_timesteps, num_evals, reward_scaling and
+                           discounting default per env from sac_env_defaults
+                           (walker2d: 1M steps, scaling 5, discount 0.997)
 """
 from __future__ import annotations
 
@@ -36,8 +53,19 @@ _CONFIG = config_flags.DEFINE_config_file(
     "Path to a config file with get_config(); override fields with --config.<name>.")
 
 
-def _apply_full_sizes(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+def resolve_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """A copy with the env's SAC settings filled in (fields left None) and full sizes applied."""
   config = ml_collections.ConfigDict(config.to_dict())
+  env_defaults = config.sac_env_defaults.get(config.env)
+  unset = [name for name, value in config.sac.items() if value is None]
+  if unset and env_defaults is None:
+    raise ValueError(f"config.sac.{unset[0]} is None and sac_env_defaults has no entry for "
+                     f"env {config.env!r}; set --config.sac.{unset[0]}.")
+  for name in unset:
+    if name not in env_defaults:
+      raise ValueError(f"config.sac.{name} is None and sac_env_defaults[{config.env!r}] "
+                       f"does not set it.")
+    config.sac[name] = env_defaults[name]
   if config.full:
     config.num_transitions = config.full_num_transitions
     config.sac.num_timesteps = config.full_sac_timesteps
@@ -51,7 +79,7 @@ def make_datasets(config: ml_collections.ConfigDict, workdir: str,
 
   Returns the summary also written to `workdir/summary.json`.
   """
-  config = _apply_full_sizes(config)
+  config = resolve_config(config)
   unknown = set(config.levels) - set(ds_lib.LEVELS)
   if unknown:
     raise ValueError(f"Unknown level(s) {sorted(unknown)}; choose from {ds_lib.LEVELS}.")

@@ -120,7 +120,7 @@ def test_launcher_end_to_end(tmp_path):
   # A second call reuses the behaviour checkpoints instead of retraining.
   env = envs.make_env("halfcheetah", episode_length=40)
   messages = []
-  again = envs.train_behaviour(env, config.sac.to_dict(),
+  again = envs.train_behaviour(env, launcher.resolve_config(config).sac.to_dict(),
                                os.path.join(workdir, "policies", "halfcheetah"),
                                config.seed, log=messages.append)
   assert messages and messages[0].startswith("Reusing")

@@ -8,7 +8,8 @@ Point --config.data_dir at full-size data sets (make_dataset --config.full=True)
 import importlib
 
 # env -> the config module that holds its data directory and betas
-ENV_CONFIGS = {"halfcheetah": "default", "hopper": "hopper", "ant": "ant"}
+ENV_CONFIGS = {"halfcheetah": "default", "hopper": "hopper", "walker2d": "walker2d",
+               "ant": "ant"}
 
 
 def get_config(env: str = "halfcheetah"):
