@@ -118,3 +118,22 @@ def test_launcher_subprocess_flags(tmp_path):
   assert out.returncode == 0, out.stderr[-3000:]
   assert "annealed Langevin" in out.stdout
   assert (tmp_path / "summary.json").exists() and (tmp_path / "models" / "score").is_dir()
+
+
+def test_make_dataset_sac_settings_default_per_env():
+  """SAC fields left unset take the env's defaults; explicit values and bad envs are kept/named."""
+  from experiments.make_dataset import main as launcher
+  from experiments.make_dataset.configs import default
+  config = default.get_config()
+  config.env = "walker2d"
+  sac = launcher.resolve_config(config).sac
+  assert (sac.num_timesteps, sac.num_evals, sac.reward_scaling, sac.discounting) == (
+      1_000_000, 51, 5.0, 0.997)
+  config.env = "hopper"
+  config.sac.reward_scaling = 2.0
+  sac = launcher.resolve_config(config).sac
+  assert (sac.num_timesteps, sac.reward_scaling, sac.discounting) == (200_000, 2.0, 0.99)
+  assert config.sac.num_timesteps is None  # the caller's config is left unresolved
+  config.env = "humanoid"
+  with pytest.raises(ValueError, match="humanoid"):
+    launcher.resolve_config(config)
