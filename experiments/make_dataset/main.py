@@ -56,15 +56,11 @@ _CONFIG = config_flags.DEFINE_config_file(
 def resolve_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   """A copy with the env's SAC settings filled in (fields left None) and full sizes applied."""
   config = ml_collections.ConfigDict(config.to_dict())
-  env_defaults = config.sac_env_defaults.get(config.env)
-  unset = [name for name, value in config.sac.items() if value is None]
-  if unset and env_defaults is None:
-    raise ValueError(f"config.sac.{unset[0]} is None and sac_env_defaults has no entry for "
-                     f"env {config.env!r}; set --config.sac.{unset[0]}.")
-  for name in unset:
+  env_defaults = config.sac_env_defaults.get(config.env, {})
+  for name in [name for name, value in config.sac.items() if value is None]:
     if name not in env_defaults:
-      raise ValueError(f"config.sac.{name} is None and sac_env_defaults[{config.env!r}] "
-                       f"does not set it.")
+      raise ValueError(f"config.sac.{name} is unset and sac_env_defaults has no value for "
+                       f"env {config.env!r}; set --config.sac.{name}.")
     config.sac[name] = env_defaults[name]
   if config.full:
     config.num_transitions = config.full_num_transitions
