@@ -51,15 +51,16 @@ def main():
     jax.block_until_ready(evaluate(models, jax.random.PRNGKey(0), beta).rewards)
     compile_s = time.time() - start
     start = time.time()
-    jax.block_until_ready(evaluate(models, jax.random.PRNGKey(1), beta).rewards)
+    eps = jax.block_until_ready(evaluate(models, jax.random.PRNGKey(1), beta))
     run_s = time.time() - start
+    taken = int(eps.lengths().sum())  # env steps actually run (episodes may end early)
     print(json.dumps({
         "benchmark": "sgp_mpc_env_steps", "env": args.env, "backend": args.backend,
         "episodes": p, "steps": args.steps, "horizon": config.plan.horizon,
         "num_iters": config.plan.num_iters, "hidden": list(hidden),
         "first_call_s": round(compile_s, 2), "run_s": round(run_s, 3),
-        "env_steps_per_s": round(p * args.steps / run_s, 1),
-        "planner_iters_per_s": round(p * args.steps * config.plan.num_iters / run_s, 1),
+        "env_steps_taken": taken, "env_steps_per_s": round(taken / run_s, 1),
+        "planner_iters_per_s": round(taken * config.plan.num_iters / run_s, 1),
         "device": jax.devices()[0].device_kind, "jax": jax.__version__}), flush=True)
 
 

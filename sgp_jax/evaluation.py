@@ -4,15 +4,16 @@
 
   evaluate(models, key, beta) -> Episodes
 
-whose whole episode loop is a `lax.scan` over environment steps with MPC inside
+whose whole episode loop is a `lax.while_loop` over environment steps with MPC inside
 (the planner's full solve from the current observation, warm start = the previous
 solution shifted one step, u_0 applied with `env.step`), `vmap`ped over episodes,
 and sharded over the episode axis when several devices are present. The env is
 anything with the `sgp_jax.envs.Env` protocol (reset / step, `EnvState` with
 `terminal` / `truncated`); the standard protocol (terminate when unhealthy, time
-limit `env.episode_length`) comes from the env. After an episode ends, its state
-is frozen and its steps are marked invalid (as `sgp_jax.envs.make_rollout` does
-for policies, which is what a policy baseline such as behaviour cloning uses).
+limit `env.episode_length`) comes from the env. The loop stops once every episode
+of the batch has ended; the steps after an episode's end are zero and marked
+invalid (`valid`, as in `sgp_jax.envs.make_rollout`'s rollouts of policies, which
+is what a policy baseline such as behaviour cloning uses).
 
 `normalized_scores(returns, metadata)` puts returns on the 0-100 scale with the
 data set's reference returns (`sgp_jax.data.dataset_normalized_score`);
@@ -35,7 +36,8 @@ from sgp_jax.types import Array, PRNGKey
 
 
 class Episodes(NamedTuple):
-  """P closed-loop episodes padded to N steps (leading axis P on every field).
+  """P closed-loop episodes padded to N steps (leading axis P on every field); the
+  steps after an episode ended (valid False) hold zeros.
 
   observations: (P, N, dim_obs) the observation each action was planned from.
   actions: (P, N, dim_u) the applied actions.
@@ -116,11 +118,11 @@ def make_mpc_evaluator(env, planner, num_episodes: int, num_steps: Optional[int]
     state0 = env.reset(key_reset)
     key_init, key_steps = jax.random.split(key_plan)
     theta0 = planner.init(models, state0.obs, key_init).theta
+    step_keys = jax.random.split(key_steps, num_steps)
 
-    def body(carry, key_t):
-      state, theta_init, alive = carry
+    def control_step(state, theta_init, key_t):
       plan = planner.solve_traced(models, state.obs, key_t, beta,
-                            theta_init if warm_start else None)
+                                  theta_init if warm_start else None)
       u = plan.actions[0]
       nxt = env.step(state, u)
       if record_plans:
@@ -128,13 +130,28 @@ def make_mpc_evaluator(env, planner, num_episodes: int, num_steps: Optional[int]
         plans = (plan.states, true_states, true_rewards)
       else:
         plans = (jnp.zeros((0,)),) * 3
-      record = (state.obs, u, nxt.reward, alive, nxt.terminal & alive, plan.cost) + plans
-      nxt = jax.tree.map(lambda new, old: jnp.where(alive, new, old), nxt, state)
-      return (nxt, shift_plan(plan.theta), alive & ~nxt.done), record
+      record = Episodes(state.obs, u, nxt.reward, jnp.ones((), bool), nxt.terminal,
+                        plan.cost, *plans)
+      return nxt, shift_plan(plan.theta), record
 
-    _, rec = jax.lax.scan(body, (state0, theta0, jnp.ones((), bool)),
-                          jax.random.split(key_steps, num_steps))
-    return Episodes(*rec)
+    # The loop stops when the episode ends (under vmap: when every episode of the
+    # batch has ended), so episodes that fall early cost only the steps they take.
+    shapes = jax.eval_shape(control_step, state0, theta0, step_keys[0])[2]
+    buffers = jax.tree.map(lambda s: jnp.zeros((num_steps,) + s.shape, s.dtype), shapes)
+
+    def not_done(carry):
+      t, _, _, alive, _ = carry
+      return alive & (t < num_steps)
+
+    def body(carry):
+      t, state, theta_init, _, records = carry
+      nxt, theta_next, record = control_step(state, theta_init, step_keys[t])
+      records = jax.tree.map(
+          lambda buf, r: jax.lax.dynamic_update_index_in_dim(buf, r, t, 0), records, record)
+      return t + 1, nxt, theta_next, ~nxt.done, records
+
+    carry = (jnp.zeros((), jnp.int32), state0, theta0, jnp.ones((), bool), buffers)
+    return jax.lax.while_loop(not_done, body, carry)[-1]
 
   per_set = jax.vmap(episode, in_axes=(None, 0, 0, None))
   if num_model_sets is None:

@@ -2,7 +2,7 @@
 
 Fast tests use a pure-JAX stand-in env through the same `Env` protocol
 (reset / step -> `EnvState` with terminal / truncated), so the evaluator's real
-code paths (planner inside the jitted scan, termination freezing, warm start,
+code paths (planner inside the jitted loop, early stop at termination, warm start,
 vmap over episodes, normalised scores) run without compiling a brax model. The
 brax tests are marked slow.
 """
@@ -146,22 +146,50 @@ def test_mpc_evaluator_all_planners(trained):
   np.testing.assert_allclose(total, float(eps.returns()[1]), rtol=1e-5)
 
 
-def test_mpc_evaluator_freezes_terminated_episodes_and_records_plans(trained):
+class StaggeredEnv(LinearEnv):
+  """LinearEnv whose episode terminates after a random number of steps, 1-4."""
+
+  def reset(self, key):
+    state = super().reset(key)
+    deadline = 1 + jax.random.randint(jax.random.fold_in(key, 1), (), 0, 4)
+    return state.replace(sim=(state.obs, deadline))
+
+  def step(self, state, u):
+    nxt = super().step(state, u)
+    terminal = nxt.t >= state.sim[1]
+    return nxt.replace(sim=(nxt.obs, state.sim[1]), terminal=terminal,
+                        truncated=nxt.truncated & ~terminal)
+
+
+def test_mpc_evaluator_stops_terminated_episodes_and_records_plans(trained):
   config, _, _, m, params, _ = trained
-  env = LinearEnv(episode_length=6, bound=0.0)  # terminates at the first step
   models = {k: params[k] for k in pipeline.PLANNED_MODELS}
   planner, beta = pipeline.make_planners(config, m, "medium")["sgp"]
-  evaluate = evaluation.make_mpc_evaluator(env, planner, 3, num_steps=4,
-                                           record_plans=True)
-  eps = evaluate(models, jax.random.PRNGKey(1), beta)
-  np.testing.assert_array_equal(eps.lengths(), [1, 1, 1])
-  assert bool(jnp.all(eps.terminals[:, 0])) and not bool(jnp.any(eps.terminals[:, 1:]))
-  np.testing.assert_allclose(eps.returns(), eps.rewards[:, 0], rtol=1e-6)
+  num, steps, key = 6, 5, jax.random.PRNGKey(1)
+  env = StaggeredEnv(episode_length=steps)
+  eps = jax.device_get(evaluation.make_mpc_evaluator(env, planner, num, record_plans=True)(
+      models, key, beta))
+  keys_reset, _ = evaluation.episode_keys(key, num)
+  deadlines = np.array([int(env.reset(k).sim[1]) for k in keys_reset])
+  assert len(set(deadlines)) > 1, deadlines  # episodes of the batch end at different steps
+  np.testing.assert_array_equal(eps.lengths(), deadlines)
+  for i, n in enumerate(deadlines):
+    assert eps.valid[i, :n].all() and not eps.valid[i, n:].any()
+    assert eps.terminals[i, n - 1] and not eps.terminals[i, :n - 1].any()
+    assert not np.any(eps.actions[i, n:]) and not np.any(eps.plan_states[i, n:])
+  np.testing.assert_allclose(eps.returns(), (eps.rewards * eps.valid).sum(-1), rtol=1e-6)
   t = config.plan.horizon
-  assert eps.plan_states.shape == (3, 4, t + 1, DX)
-  assert eps.plan_true_states.shape == (3, 4, t + 1, DX)
+  assert eps.plan_states.shape == (num, steps, t + 1, DX)
+  assert eps.plan_true_states.shape == (num, steps, t + 1, DX)
   # plan and truth start from the same state
   np.testing.assert_allclose(eps.plan_states[:, :, 0], eps.plan_true_states[:, :, 0])
+  # until its end, each episode is the one a never-terminating env runs (same keys)
+  full = evaluation.make_mpc_evaluator(LinearEnv(episode_length=steps), planner, num)(
+      models, key, beta)
+  assert bool(jnp.all(full.valid))
+  for i, n in enumerate(deadlines):
+    np.testing.assert_allclose(eps.actions[i, :n], full.actions[i, :n], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(eps.rewards[i, :n], full.rewards[i, :n], rtol=1e-5, atol=1e-6)
 
 
 def test_bc_and_scores(trained):

@@ -317,7 +317,8 @@ def diagnose(config, m: dict, params: dict, env, level: str) -> dict:
   One episode of config.eval.diagnose_steps MPC steps per method in ("sgp", "beta0"),
   with the models of the first training seed (`params` is one seed's dict);
   at every step the plan's actions are also rolled out on the true env from the
-  same state. Errors are in normalised state units (x / data range).
+  same state (averages over the steps taken, if the episode ends early). Errors are
+  in normalised state units (x / data range).
   """
   steps = config.eval.diagnose_steps
   planner, _ = make_planners(config, m, level)["sgp"]
@@ -329,10 +330,11 @@ def diagnose(config, m: dict, params: dict, env, level: str) -> dict:
   out = {}
   for name, beta in (("sgp", config.plan.betas[level]), ("beta0", 0.0)):
     eps = jax.device_get(evaluate(models, jax.random.PRNGKey(config.eval.seed), beta))
-    pred, true = eps.plan_states[0], eps.plan_true_states[0]  # (N, T+1, dx)
-    err = np.linalg.norm((pred - true) / scale, axis=-1)       # (N, T+1)
-    pred_return = -eps.plan_costs[0]                           # (N,) r_hat along plan
-    true_return = eps.plan_true_rewards[0].sum(-1)             # (N,)
+    valid = np.asarray(eps.valid[0])                           # steps before a fall
+    pred, true = eps.plan_states[0][valid], eps.plan_true_states[0][valid]  # (n, T+1, dx)
+    err = np.linalg.norm((pred - true) / scale, axis=-1)       # (n, T+1)
+    pred_return = -eps.plan_costs[0][valid]                    # (n,) r_hat along plan
+    true_return = eps.plan_true_rewards[0][valid].sum(-1)      # (n,)
     out[name] = {"beta": float(beta),
                  "state_error_by_horizon": err.mean(0).tolist(),
                  "predicted_plan_return": float(pred_return.mean()),
