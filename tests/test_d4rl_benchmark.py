@@ -295,6 +295,13 @@ def test_diagnose_episodes(trained, tmp_path):
   z = np.asarray(m["score"].normalizer.normalize(data.xu()))
   brute = np.min(np.linalg.norm(series["executed"][1, 0] - z, axis=-1))
   np.testing.assert_allclose(series["data_distance"][1, 0], brute, rtol=1e-4)
-  assert 0 < summary["in_data_distance"] < np.max(series["data_distance"])
+  valid = series["valid"]
+  for key in ("plan_error", "data_distance"):  # measured at the steps taken only
+    assert np.isfinite(series[key][valid]).all() and np.isnan(series[key][~valid]).all()
+  # the data's own spacing: median nearest distance of a random half (<= 512) to the rest
+  probe = np.random.default_rng(0).choice(len(z), size=min(512, len(z) // 2), replace=False)
+  rest = np.delete(z, probe, axis=0)
+  spacing = np.median([np.min(np.linalg.norm(rest - z[i], axis=-1)) for i in probe])
+  np.testing.assert_allclose(summary["in_data_distance"], spacing, rtol=1e-4)
   path = pipeline.plot_episode_diagnosis(summary, series, str(tmp_path / "diag.png"))
   assert os.path.getsize(path) > 10_000

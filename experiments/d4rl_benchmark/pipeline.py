@@ -358,8 +358,8 @@ def diagnose_episodes(config, m: dict, params: list, env, data, metadata: dict, 
   For scale, `in_data_distance` is the median nearest distance of 512 data points to
   the rest of the data. Returns (summary, series): per episode its score, length,
   whether it ended early (fell), and both measures' means over the whole episode and
-  over its last `window` steps; series holds the (S*E, N) arrays, `valid` and the
-  normalised executed (x_t, u_t) (S*E, N, dim_x + dim_u).
+  over its last `window` steps; series holds the (S*E, N) arrays (NaN after an
+  episode's end), `valid` and the normalised executed (x_t, u_t) (S*E, N, dim_x + dim_u).
   """
   e = config.eval
   planner, beta = planner_for(make_planners(config, m, level), method)
@@ -380,6 +380,8 @@ def diagnose_episodes(config, m: dict, params: list, env, data, metadata: dict, 
   in_data = float(np.median(_nearest_distance(data_z[probe],
                                               np.delete(data_z, probe, axis=0))))
   valid = np.asarray(eps.valid)
+  plan_error = np.where(valid, plan_error, np.nan)  # no step after an episode's end
+  data_distance = np.where(valid, data_distance, np.nan)
   lengths = valid.sum(-1)
   scores = evaluation.normalized_scores(np.asarray(eps.returns()), metadata)
   episodes = []
