@@ -35,6 +35,7 @@ from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Sequence, Tup
 
 import jax
 
+from sgp_jax.envs import compat
 from sgp_jax.envs.brax_env import BraxEnv, PolicyApply
 from sgp_jax.types import Array, Params, PRNGKey
 
@@ -149,6 +150,7 @@ def train_behaviour(env: BraxEnv, sac: Mapping[str, Any], policy_dir: str,
       return load_behaviour(policy_dir, medium_fraction)
     log(f"{config_path} was made with other settings; retraining.")
 
+  compat.ensure_device_put_replicated()  # brax's SAC on jax >= 0.10
   from brax.training.agents.sac import networks as sac_networks
   from brax.training.agents.sac import train as sac_train
   ckpt_root = os.path.abspath(os.path.join(policy_dir, CHECKPOINT_DIR))
