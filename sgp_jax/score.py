@@ -45,8 +45,9 @@ def geometric_sigmas(sigma_max: float, sigma_min: float, num_levels: int) -> np.
 
 
 def _check_schedule(sigma_max, sigma_min, num_levels):
-  if not (sigma_max > 0 and sigma_min > 0):
-    raise ValueError(f"noise levels must be > 0, got max={sigma_max}, min={sigma_min}.")
+  if not (0 < sigma_min < np.inf and 0 < sigma_max < np.inf):
+    raise ValueError(f"noise levels must be finite and > 0, got max={sigma_max}, "
+                     f"min={sigma_min}.")
   if sigma_min > sigma_max:
     raise ValueError(f"sigma_min={sigma_min} must not exceed sigma_max={sigma_max}.")
   if num_levels < 1:
@@ -138,8 +139,13 @@ def make_score_model(kind: str, x_normalizer: Normalizer, u_normalizer: Normaliz
   if kind not in ("xu", "xux"):
     raise ValueError(f"kind must be 'xu' or 'xux', got {kind!r}.")
   sigmas = np.asarray(sigmas, np.float32).reshape(-1)
-  if sigmas.size == 0 or np.any(sigmas <= 0):
-    raise ValueError(f"sigmas must be non-empty and > 0, got {sigmas}.")
+  if sigmas.size == 0:
+    raise ValueError("sigmas is empty; give at least one noise level (> 0, normalised "
+                     "units).")
+  bad = ~(np.isfinite(sigmas) & (sigmas > 0))
+  if bad.any():
+    raise ValueError(f"sigmas must be finite and > 0; got {sigmas[bad].tolist()} at "
+                     f"level(s) {np.nonzero(bad)[0].tolist()} of {sigmas.tolist()}.")
   if alpha <= 0:
     raise ValueError(f"alpha must be > 0, got {alpha}.")
   blocks = [x_normalizer, u_normalizer]

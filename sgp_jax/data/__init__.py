@@ -1,6 +1,6 @@
 """Offline data sets: D4RL-style storage, readers, normalised scores."""
-from sgp_jax.data.dataset import (FIELDS, LEVELS, OfflineDataset, concatenate,
-                                  dataset_from_arrays, episode_ends,
+from sgp_jax.data.dataset import (FIELDS, LEVELS, OfflineDataset, check_lengths,
+                                  concatenate, dataset_from_arrays, episode_ends,
                                   episode_returns, load_npz, save_hdf5, save_npz,
                                   to_transitions, validate_dataset)
 from sgp_jax.data.readers import (load_dataset, qlearning_successors,

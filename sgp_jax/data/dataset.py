@@ -142,10 +142,7 @@ def validate_dataset(ds: OfflineDataset, name: str = "dataset") -> OfflineDatase
         raise ValueError(f"{name}.{f} has {int(bad.sum())} non-finite value(s) "
                          f"(NaN or inf), first at row(s) {rows[:5].tolist()}.")
     arrays[f] = a
-  lengths = {f: a.shape[0] for f, a in arrays.items()}
-  if len(set(lengths.values())) != 1:
-    raise ValueError(f"{name} fields have mismatched lengths: {lengths}.")
-  if lengths["observations"] == 0:
+  if check_lengths(arrays, name) == 0:
     raise ValueError(f"{name} is empty (0 transitions).")
   if arrays["observations"].shape[1] != arrays["next_observations"].shape[1]:
     raise ValueError(
@@ -156,6 +153,20 @@ def validate_dataset(ds: OfflineDataset, name: str = "dataset") -> OfflineDatase
   except TypeError as e:
     raise ValueError(f"{name}.metadata must be JSON-serialisable: {e}") from e
   return ds
+
+
+def check_lengths(arrays: Mapping[str, Any], name: str = "dataset") -> int:
+  """The common leading length N of `arrays` (field -> array with ndim >= 1).
+
+  Raises:
+    ValueError: the lengths differ; the message names `name` and every field's
+      length.
+  """
+  lengths = {f: int(np.shape(a)[0]) for f, a in arrays.items()}
+  if len(set(lengths.values())) != 1:
+    raise ValueError(f"{name} fields have mismatched lengths {lengths}; every field "
+                     "needs one row per step.")
+  return next(iter(lengths.values()))
 
 
 def to_transitions(ds: OfflineDataset) -> Transitions:

@@ -19,14 +19,15 @@ from typing import Any, Dict, Mapping
 
 import numpy as np
 
-from sgp_jax.data.dataset import (JSON_ATTRS_KEY, OfflineDataset,
-                                  dataset_from_arrays, load_npz)
+from sgp_jax.data.dataset import (FIELDS, JSON_ATTRS_KEY, OfflineDataset,
+                                  check_lengths, dataset_from_arrays, load_npz)
 
 _D4RL_REQUIRED = ("observations", "actions", "rewards", "terminals")
 
 
 def qlearning_successors(arrays: Mapping[str, np.ndarray],
-                         drop_terminal_steps: bool = True) -> Dict[str, np.ndarray]:
+                         drop_terminal_steps: bool = True,
+                         name: str = "D4RL arrays") -> Dict[str, np.ndarray]:
   """Adds `next_observations` to D4RL arrays that lack them.
 
   Like `d4rl.qlearning_dataset`: row i gets `observations[i + 1]` as successor;
@@ -39,11 +40,15 @@ def qlearning_successors(arrays: Mapping[str, np.ndarray],
   Args:
     arrays: D4RL field -> array, each with leading axis N; `timeouts` optional.
     drop_terminal_steps: also drop rows with `terminals[i]`.
+    name: what the arrays are, for error messages (e.g. the file).
 
   Returns:
     The kept rows of all six fields, leading axis M <= N - 1.
+
+  Raises:
+    ValueError: the fields have different lengths (naming each length).
   """
-  n = len(arrays["observations"])
+  n = check_lengths({f: arrays[f] for f in FIELDS if f in arrays}, name)
   timeouts = np.asarray(arrays.get("timeouts", np.zeros(n, bool)), bool)
   terminals = np.asarray(arrays["terminals"], bool)
   keep = ~timeouts
@@ -92,16 +97,18 @@ def read_d4rl_hdf5(path: str, drop_terminal_steps: bool = True) -> OfflineDatase
   if missing:
     raise ValueError(f"D4RL file '{path}' is missing dataset(s) {missing}; found "
                      f"{sorted(arrays)}.")
+  name = f"D4RL file '{path}'"
+  check_lengths({f: arrays[f] for f in FIELDS if f in arrays}, name)
   if "timeouts" not in arrays:
     metadata["timeouts_missing"] = True
     arrays["timeouts"] = np.zeros(len(arrays["observations"]), bool)
   if "next_observations" not in arrays:
-    arrays = qlearning_successors(arrays, drop_terminal_steps)
+    arrays = qlearning_successors(arrays, drop_terminal_steps, name)
     metadata["next_observations_source"] = (
         "observations[i+1] (qlearning-style; timeout"
         + (" and terminal" if drop_terminal_steps else "") + " rows dropped)")
   metadata.setdefault("source", "d4rl_hdf5")
-  return dataset_from_arrays(arrays, metadata, name=f"D4RL file '{path}'")
+  return dataset_from_arrays(arrays, metadata, name=name)
 
 
 def read_minari(root: str) -> OfflineDataset:

@@ -17,11 +17,11 @@ from sgp_jax.planning.shooting import (ControlProblem, make_single_shooting, rol
                                        shooting_objective, trajectory_cost)
 from sgp_jax.planning.collocation import Trajectory, make_collocation
 from sgp_jax.planning.transcription import make_direct_transcription
-from sgp_jax.planning.penalties import (Penalty, TrajectoryLoss, ValidatedPlanner,
-                                        check_problem, dde_penalty, distance_penalty,
-                                        ensemble_variance_loss, make_loss_shooting,
-                                        penalized_loss, score_penalty_of,
-                                        score_value_penalty,
+from sgp_jax.planning.validation import ValidatedPlanner, check_problem
+from sgp_jax.planning.penalties import (Penalty, TrajectoryLoss, dde_penalty,
+                                        distance_penalty, ensemble_variance_loss,
+                                        make_loss_shooting, penalized_loss,
+                                        score_penalty_of, score_value_penalty,
                                         state_variance_penalty, trajectory_points)
 from sgp_jax.planning.sampling_planners import (SamplingPlanner, SamplingPlannerConfig,
                                                 make_cem, make_mppi)

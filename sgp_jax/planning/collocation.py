@@ -29,8 +29,9 @@ import jax.numpy as jnp
 
 from sgp_jax.planning.core import GradientPlannerConfig, Objective, clip_actions
 from sgp_jax.planning.core import score_penalty as _score_penalty
-from sgp_jax.planning.penalties import ValidatedPlanner, check_problem, trajectory_points
+from sgp_jax.planning.penalties import trajectory_points
 from sgp_jax.planning.shooting import ControlProblem, trajectory_cost
+from sgp_jax.planning.validation import ValidatedPlanner, check_problem
 from sgp_jax.types import Array
 
 

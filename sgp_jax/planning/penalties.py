@@ -1,4 +1,4 @@
-"""Uncertainty penalties, trajectory losses and problem checks for the planners.
+"""Uncertainty penalties and trajectory losses for the planners.
 
 A `Penalty` scores one trajectory: penalty(models, xs (T+1, dim_x), us (T, dim_u),
 level) -> scalar. The choices (SPEC A.5, A.9):
@@ -26,8 +26,9 @@ loss(models, us (T, dim_u), x0 (dim_x,), beta, level) -> (loss, {"cost": task co
 
 `make_loss_shooting` turns any TrajectoryLoss into a gradient single-shooting planner;
 `sampling_planners.make_cem` / `make_mppi` turn it into zeroth-order ones.
-`ValidatedPlanner` is a `GradientPlanner` that checks the problem against the models
-(dimensions, noise levels) before every public solve, with clear errors.
+The planners it builds are `validation.ValidatedPlanner`s: they check the problem
+against the models (dimensions, noise levels) before every public solve
+(`check_problem` and `ValidatedPlanner` are re-exported here).
 """
 from __future__ import annotations
 
@@ -40,9 +41,10 @@ import numpy as np
 from sgp_jax import distance
 from sgp_jax.normalization import Normalizer
 from sgp_jax.planning import core
-from sgp_jax.planning.core import GradientPlanner, GradientPlannerConfig, Objective
+from sgp_jax.planning.core import GradientPlannerConfig, Objective
 from sgp_jax.planning.shooting import (ControlProblem, rollout, shooting_objective,
                                        trajectory_cost)
+from sgp_jax.planning.validation import ValidatedPlanner, check_problem
 from sgp_jax.types import Array
 
 GetFn = Callable  # models -> the part of `models` a penalty needs
@@ -52,6 +54,11 @@ GetFn = Callable  # models -> the part of `models` a penalty needs
 def _check_kind(kind: str) -> None:
   if kind not in ("xu", "xux"):
     raise ValueError(f"kind must be 'xu' or 'xux', got {kind!r}.")
+
+
+def _check_positive(value, name: str) -> None:
+  if isinstance(value, (int, float, np.floating, np.integer)) and not value > 0:
+    raise ValueError(f"{name} must be > 0, got {value}.")
 
 
 def trajectory_points(xs: Array, us: Array, kind: str = "xu") -> Array:
@@ -197,92 +204,6 @@ def ensemble_variance_loss(problem: ControlProblem, ensemble,
 def loss_objective(problem: ControlProblem, loss: TrajectoryLoss) -> Objective:
   """The single-shooting Objective (actions only) with `loss` as its surrogate."""
   return shooting_objective(problem)._replace(loss=loss.fn)
-
-
-# ------------------------------------------------------------------- checks
-def _is_concrete(tree) -> bool:
-  return not any(isinstance(a, jax.core.Tracer) for a in jax.tree_util.tree_leaves(tree))
-
-
-def _check_positive(value, name: str) -> None:
-  if isinstance(value, (int, float, np.floating, np.integer)) and not value > 0:
-    raise ValueError(f"{name} must be > 0, got {value}.")
-
-
-def check_problem(problem: ControlProblem, models, *, dynamics: bool = True,
-                  score_kind: Optional[str] = None, sigma: bool = False,
-                  name: str = "planner") -> None:
-  """Checks that problem's callables accept its dims under `models`; raises ValueError.
-
-  Runs the callables abstractly (jax.eval_shape), so it is cheap and works on
-  any device. score_kind: "xu" / "xux" checks problem.score on such points;
-  sigma: checks problem.score_sigma exists and (for concrete models) is > 0 at
-  every level.
-  """
-  dx, du = problem.dim_x, problem.dim_u
-  if dx < 1 or du < 1:
-    raise ValueError(f"{name}: dim_x and dim_u must be >= 1, got {dx}, {du}.")
-  x = jax.ShapeDtypeStruct((dx,), jnp.float32)
-  u = jax.ShapeDtypeStruct((du,), jnp.float32)
-  if dynamics:
-    if problem.dynamics is None:
-      raise ValueError(f"{name} needs problem.dynamics.")
-    try:
-      out = jax.eval_shape(problem.dynamics, models, x, u)
-    except (ValueError, TypeError) as e:
-      raise ValueError(f"{name}: problem.dynamics does not accept x ({dx},) and "
-                       f"u ({du},) with these models: {e}") from e
-    if getattr(out, "shape", None) != (dx,):
-      raise ValueError(f"{name}: problem.dynamics maps x ({dx},), u ({du},) to shape "
-                       f"{getattr(out, 'shape', out)}, expected ({dx},).")
-  if score_kind is not None:
-    if problem.score is None:
-      raise ValueError(f"{name} needs problem.score (an {score_kind} score).")
-    dz = dx + du + (dx if score_kind == "xux" else 0)
-    z = jax.ShapeDtypeStruct((2, dz), jnp.float32)
-    level = jax.ShapeDtypeStruct((), jnp.int32)
-    try:
-      out = jax.eval_shape(problem.score, models, z, level)
-    except (ValueError, TypeError) as e:
-      raise ValueError(f"{name}: problem.score does not accept {score_kind} points of "
-                       f"dim {dz} (dim_x={dx}, dim_u={du}): {e}") from e
-    if getattr(out, "shape", None) != (2, dz):
-      raise ValueError(f"{name}: problem.score maps {score_kind} points (2, {dz}) to "
-                       f"{getattr(out, 'shape', out)}; it must return the same shape.")
-    if problem.num_levels < 1:
-      raise ValueError(f"{name}: num_levels must be >= 1, got {problem.num_levels}.")
-  if sigma:
-    if problem.score_sigma is None:
-      raise ValueError(f"{name} injects sigma^2 * beta * score and needs "
-                       "problem.score_sigma(models, level).")
-    if _is_concrete(models):
-      sigmas = np.asarray([problem.score_sigma(models, l)
-                           for l in range(problem.num_levels)], np.float64)
-      if not np.all(np.isfinite(sigmas) & (sigmas > 0)):
-        raise ValueError(f"{name}: sigma must be > 0 at every level, got {sigmas}.")
-
-
-class ValidatedPlanner(GradientPlanner):
-  """A `GradientPlanner` running `validate(models)` before each public solve.
-
-  x_goal: the fixed terminal state of a boundary-value planner (None for an
-  initial-value one; MPC accepts only those).
-  """
-
-  def __init__(self, objective: Objective, config: GradientPlannerConfig,
-               num_levels: int = 1, dim_x: Optional[int] = None,
-               validate: Optional[Callable] = None, x_goal: Optional[Array] = None):
-    super().__init__(objective, config, num_levels=num_levels, dim_x=dim_x)
-    self._validate = validate if validate is not None else (lambda models: None)
-    self.x_goal = x_goal
-
-  def solve(self, models, x0, key, beta, theta_init=None):
-    self._validate(models)
-    return super().solve(models, x0, key, beta, theta_init)
-
-  def solve_batch(self, models, x0s, keys, betas, theta_init=None):
-    self._validate(models)
-    return super().solve_batch(models, x0s, keys, betas, theta_init)
 
 
 def make_loss_shooting(problem: ControlProblem, loss: TrajectoryLoss,

@@ -33,8 +33,8 @@ from sgp_jax import networks
 from sgp_jax.normalization import Normalizer
 from sgp_jax.planning import annealing
 from sgp_jax.planning.core import score_penalty
-from sgp_jax.planning.penalties import check_problem
 from sgp_jax.planning.shooting import ControlProblem, trajectory_cost
+from sgp_jax.planning.validation import check_problem
 from sgp_jax.types import Array, Params, PRNGKey
 
 

@@ -33,9 +33,9 @@ import jax
 import jax.numpy as jnp
 
 from sgp_jax.planning.core import GradientPlannerConfig, PlanState, clip_actions
-from sgp_jax.planning.penalties import (TrajectoryLoss, ValidatedPlanner, check_problem,
-                                        loss_objective)
+from sgp_jax.planning.penalties import TrajectoryLoss, loss_objective
 from sgp_jax.planning.shooting import ControlProblem
+from sgp_jax.planning.validation import ValidatedPlanner, check_problem
 from sgp_jax.types import Array
 
 

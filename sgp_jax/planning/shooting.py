@@ -16,8 +16,9 @@ from typing import Callable, NamedTuple, Optional
 import jax
 import jax.numpy as jnp
 
-from sgp_jax.planning.core import (GradientPlanner, GradientPlannerConfig, Objective,
-                                   clip_actions, score_penalty)
+from sgp_jax.planning.core import (GradientPlannerConfig, Objective, clip_actions,
+                                   score_penalty)
+from sgp_jax.planning.validation import ValidatedPlanner, check_problem
 from sgp_jax.types import Array
 
 DynamicsFn = Callable  # (models, x (dim_x,), u (dim_u,)) -> x' (dim_x,)
@@ -95,7 +96,15 @@ def shooting_objective(problem: ControlProblem) -> Objective:
 
 
 def make_single_shooting(problem: ControlProblem,
-                         config: GradientPlannerConfig) -> GradientPlanner:
-  """The SGP single-shooting planner for `problem` (see module docstring)."""
-  return GradientPlanner(shooting_objective(problem), config,
-                         num_levels=problem.num_levels, dim_x=problem.dim_x)
+                         config: GradientPlannerConfig) -> ValidatedPlanner:
+  """The SGP single-shooting planner for `problem` (see module docstring).
+
+  Each public solve first checks the problem against the models (`check_problem`:
+  the dynamics' and the xu score's shapes), raising a ValueError that names them.
+  """
+  score_kind = "xu" if problem.score is not None else None
+  return ValidatedPlanner(
+      shooting_objective(problem), config, num_levels=problem.num_levels,
+      dim_x=problem.dim_x,
+      validate=lambda models: check_problem(problem, models, score_kind=score_kind,
+                                            name="single shooting"))

@@ -22,8 +22,9 @@ import jax.numpy as jnp
 from sgp_jax.planning.collocation import (check_goal, direct_objective,
                                           injected_score_penalty)
 from sgp_jax.planning.core import GradientPlannerConfig
-from sgp_jax.planning.penalties import ValidatedPlanner, check_problem, trajectory_points
+from sgp_jax.planning.penalties import trajectory_points
 from sgp_jax.planning.shooting import ControlProblem, trajectory_cost
+from sgp_jax.planning.validation import ValidatedPlanner, check_problem
 from sgp_jax.types import Array
 
 

@@ -1,0 +1,89 @@
+"""User mistakes end in one clear error naming the problem and the fix.
+
+Each test feeds one fault (a wrong model, a bad file, a bad config, a damaged
+checkpoint, a bad command line) to the library function a user calls, or to a
+launcher in a subprocess that stops before any training.
+"""
+import glob
+import os
+import subprocess
+import sys
+
+import h5py
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from conftest import lq_models, lq_problem
+from sgp_jax import data
+from sgp_jax.normalization import Normalizer
+from sgp_jax.planning import core, shooting
+from sgp_jax.score import make_score_model
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+# ------------------------------------------------------------------ planners
+def test_single_shooting_names_a_dynamics_of_the_wrong_dimension():
+  problem = lq_problem()._replace(
+      dynamics=lambda m, x, u: jnp.concatenate([m["A"] @ x + m["B"] @ u, u]))
+  planner = shooting.make_single_shooting(
+      problem, core.GradientPlannerConfig(horizon=3, num_iters=2))
+  with pytest.raises(ValueError, match=r"single shooting: problem.dynamics .* shape "
+                                       r"\(3,\), expected \(2,\)"):
+    planner.solve(lq_models(), jnp.zeros(2), jax.random.PRNGKey(0), 0.1)
+
+
+def test_single_shooting_refuses_an_empty_batch():
+  planner = shooting.make_single_shooting(
+      lq_problem(), core.GradientPlannerConfig(horizon=3, num_iters=2))
+  with pytest.raises(ValueError, match="empty batch"):
+    planner.solve_batch(lq_models(), jnp.zeros((0, 2)),
+                        jnp.zeros((0, 2), jnp.uint32), jnp.zeros((0,)))
+
+
+# ------------------------------------------------------------------ score models
+@pytest.mark.parametrize("sigmas, bad", [([0.1, np.nan], r"\[nan\]"),
+                                         ([np.inf], r"\[inf\]"),
+                                         ([0.1, -0.2, 0.0], r"\[-0.2.*, 0.0\]")])
+def test_score_model_refuses_bad_sigmas(sigmas, bad):
+  norm = Normalizer.from_scale(1.0, 0.0, dim=1)
+  with pytest.raises(ValueError, match=r"finite and > 0; got " + bad):
+    make_score_model("xu", norm, norm, sigmas, (4,))
+
+
+# ------------------------------------------------------------------ D4RL files
+def _write_d4rl(path, n=10, lengths=None, next_observations=False):
+  """A D4RL-layout file with episodes 0-3 (terminal at 3) and 4-9 (timeout at 9);
+  observations[i] = (i, -i). `lengths` overrides a field's number of rows."""
+  obs = np.stack([np.arange(n), -np.arange(n)], 1).astype(np.float32)
+  terminals, timeouts = np.zeros(n, bool), np.zeros(n, bool)
+  terminals[3], timeouts[n - 1] = True, True
+  fields = {"observations": obs, "actions": np.ones((n, 1), np.float32),
+            "rewards": np.arange(n, dtype=np.float32), "terminals": terminals,
+            "timeouts": timeouts}
+  if next_observations:
+    fields["next_observations"] = obs + 1
+  with h5py.File(path, "w") as f:
+    for name, array in fields.items():
+      f[name] = array[:(lengths or {}).get(name, n)]
+  return str(path)
+
+
+@pytest.mark.parametrize("next_observations", [False, True])
+def test_d4rl_length_mismatch_names_the_file_and_the_fields(tmp_path, next_observations):
+  path = _write_d4rl(tmp_path / "hopper-medium-v2.hdf5", lengths={"actions": 9},
+                     next_observations=next_observations)
+  with pytest.raises(ValueError) as info:
+    data.load_dataset(path)
+  message = str(info.value)
+  assert path in message and "'actions': 9" in message and "'observations': 10" in message
+
+
+def test_d4rl_without_next_observations_uses_successors_within_episodes(tmp_path):
+  ds = data.load_dataset(_write_d4rl(tmp_path / "d.hdf5"))
+  # The terminal row 3, the timeout row 9 (its successor is not in the file) are dropped.
+  np.testing.assert_array_equal(ds.observations[:, 0], [0, 1, 2, 4, 5, 6, 7, 8])
+  np.testing.assert_array_equal(ds.next_observations, ds.observations + [[1, -1]])
+  np.testing.assert_array_equal(ds.timeouts, [0, 0, 1, 0, 0, 0, 0, 1])
