@@ -7,7 +7,8 @@
 whose whole episode loop is a `lax.while_loop` over environment steps with MPC inside
 (the planner's full solve from the current observation, warm start = the previous
 solution shifted one step, u_0 applied with `env.step`), `vmap`ped over episodes,
-and sharded over the episode axis when several devices are present. The env is
+and sharded over the episode axis when several devices are present (those of every
+process after `distributed.initialize`; every process then gets all episodes). The env is
 anything with the `sgp_jax.envs.Env` protocol (reset / step, `EnvState` with
 `terminal` / `truncated`); the standard protocol (terminate when unhealthy, time
 limit `env.episode_length`) comes from the env. The loop stops once every episode
@@ -28,8 +29,8 @@ from typing import Any, Mapping, NamedTuple, Optional
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from sgp_jax import distributed
 from sgp_jax.data.scores import dataset_normalized_score
 from sgp_jax.planning.mpc import shift_plan
 from sgp_jax.types import Array, PRNGKey
@@ -89,8 +90,8 @@ def make_mpc_evaluator(env, planner, num_episodes: int, num_steps: Optional[int]
     env: an `sgp_jax.envs.Env` (e.g. `envs.make_env("halfcheetah")`).
     planner: an initial-value planner with the `GradientPlanner` contract
       (single shooting, loss shooting, CEM, MPPI); its models are `models`.
-    num_episodes: P parallel episodes (vmapped; sharded over devices when the
-      device count divides P).
+    num_episodes: P parallel episodes (vmapped; sharded over the devices of all
+      processes, `distributed.batch_mesh`, when the device count divides P).
     num_steps: N control steps per episode; default `env.episode_length` (the
       standard protocol). Fewer steps is a shortened, NON-standard protocol.
     warm_start: start each solve from the previous solution shifted by one step.
@@ -170,14 +171,19 @@ def make_mpc_evaluator(env, planner, num_episodes: int, num_steps: Optional[int]
       return jax.tree.map(lambda a: a.reshape((total,) + a.shape[2:]), eps)
 
   def evaluate(models, key: PRNGKey, beta) -> Episodes:
-    keys = episode_keys(key, total)
-    if num_model_sets is None:
-      keys = _shard(keys)
-    else:
+    keys, axis = episode_keys(key, total), 0
+    if num_model_sets is not None:
       _check_model_sets(models, num_model_sets)
-      keys = _shard(jax.tree.map(
-          lambda k: k.reshape((num_model_sets, num_episodes) + k.shape[1:]), keys), axis=1)
-    return batched(models, *keys, jnp.asarray(beta, jnp.float32))
+      keys, axis = jax.tree.map(
+          lambda k: k.reshape((num_model_sets, num_episodes) + k.shape[1:]), keys), 1
+    beta = jnp.asarray(beta, jnp.float32)
+    mesh = distributed.batch_mesh("episodes")
+    if mesh.size == 1 or num_episodes % mesh.size:
+      return batched(models, *keys, beta)
+    episodes = batched(distributed.replicate(models, mesh),
+                       *distributed.shard_batch(keys, mesh, axis),
+                       distributed.replicate(beta, mesh))
+    return distributed.gather(episodes)
 
   return evaluate
 
@@ -201,18 +207,6 @@ def _check_model_sets(models, num_model_sets: int) -> None:
           f"num_model_sets={num_model_sets}: every leaf of `models` needs a leading axis "
           f"of that size (use evaluation.stack_models), but "
           f"{jax.tree_util.keystr(path)} has shape {jnp.shape(leaf)}.")
-
-
-def _shard(tree, axis: int = 0):
-  """Puts arrays with episode axis `axis` (size P) on a 1-D device mesh when the
-  devices divide P."""
-  devices = jax.devices()
-  p = jax.tree_util.tree_leaves(tree)[0].shape[axis]
-  if len(devices) == 1 or p % len(devices):
-    return tree
-  sharding = NamedSharding(Mesh(np.asarray(devices), ("episodes",)),
-                           PartitionSpec(*([None] * axis), "episodes"))
-  return jax.tree_util.tree_map(lambda a: jax.device_put(a, sharding), tree)
 
 
 def normalized_scores(returns, metadata: Mapping[str, Any]) -> np.ndarray:

@@ -85,6 +85,29 @@ def lq_problem(with_score=True):
       score=(lambda m, z, level: -z / m["var"]) if with_score else None)
 
 
+class LQEnv:
+  """The LQ system as an `sgp_jax.envs.Env` (random reset, reward -||x||^2, time
+  limit `episode_length`), for closed-loop evaluator tests."""
+  dim_obs, dim_action = 2, 1
+
+  def __init__(self, models, episode_length=3):
+    self.models, self.episode_length = models, episode_length
+
+  def reset(self, key):
+    import jax, jax.numpy as jnp
+    from sgp_jax.envs.brax_env import EnvState
+    x, no = jax.random.normal(key, (2,)), jnp.zeros((), bool)
+    return EnvState(sim=x, obs=x, reward=jnp.zeros(()), terminal=no, truncated=no,
+                    t=jnp.zeros((), jnp.int32))
+
+  def step(self, state, u):
+    import jax.numpy as jnp
+    from sgp_jax.envs.brax_env import EnvState
+    x, t = self.models["A"] @ state.obs + self.models["B"] @ u, state.t + 1
+    return EnvState(sim=x, obs=x, reward=-x @ x, terminal=jnp.zeros((), bool),
+                    truncated=t >= self.episode_length, t=t)
+
+
 def lq_optimum(x0, horizon, beta=0.0, var=2.0, a=LQ_A, b=LQ_B):
   """argmin_u of cost + beta sum_{t<T} ||(x_t, u_t)||^2 / (2 var), by numpy least squares.
 

@@ -1,5 +1,6 @@
-"""`GradientPlanner.solve_sharded` over 8 (virtual CPU) devices equals `solve_batch`,
-and the closed-loop MPC evaluator shards its episodes over them.
+"""`GradientPlanner.solve_sharded` over 8 (virtual CPU) devices equals `solve_batch`
+(a batch they do not divide too), and the closed-loop MPC evaluator shards its
+episodes over them. tests/test_distributed.py does the same across processes.
 
 The device count is fixed when jax initialises, so the check runs in a fresh
 subprocess with XLA_FLAGS=--xla_force_host_platform_device_count=8 set before
@@ -18,7 +19,7 @@ SCRIPT = textwrap.dedent("""
     import json, sys
     import jax, jax.numpy as jnp, numpy as np
     sys.path.insert(0, {tests_dir!r})
-    from conftest import lq_models, lq_problem
+    from conftest import LQEnv, lq_models, lq_problem
     from sgp_jax.planning.core import GradientPlannerConfig, batch_inputs
     from sgp_jax.planning.shooting import make_single_shooting
 
@@ -40,30 +41,18 @@ SCRIPT = textwrap.dedent("""
     out["fully_replicated"] = bool(sh.is_fully_replicated)
     out["shard_shapes"] = sorted({{tuple(s.data.shape) for s in sharded.actions.addressable_shards}})
     out["ref_devices"] = len(ref.actions.sharding.device_set)
-    # A batch the device count does not divide falls back to solve_batch.
+    # A batch the device count does not divide is padded, and the padding dropped.
     args6 = batch_inputs(x0s[:6], 0, 1.0)
-    out["fallback_diff"] = float(jnp.max(jnp.abs(
-        planner.solve_sharded(models, *args6).actions - planner.solve_batch(models, *args6).actions)))
+    padded = planner.solve_sharded(models, *args6).actions
+    out["padded_shape"] = list(padded.shape)
+    out["padded_diff"] = float(jnp.max(jnp.abs(padded - planner.solve_batch(models, *args6).actions)))
     # The closed-loop MPC evaluator shards its episode axis too (one model set, and
     # S stacked sets with the per-set episode axis sharded).
     from sgp_jax import evaluation
-    from sgp_jax.envs.brax_env import EnvState
-
-    class LQEnv:
-      dim_obs, dim_action, episode_length = 2, 1, 3
-      def reset(self, key):
-        x, f = jax.random.normal(key, (2,)), jnp.zeros((), bool)
-        return EnvState(sim=x, obs=x, reward=jnp.zeros(()), terminal=f, truncated=f,
-                        t=jnp.zeros((), jnp.int32))
-      def step(self, s, u):
-        x, t = models["A"] @ s.obs + models["B"] @ u, s.t + 1
-        return EnvState(sim=x, obs=x, reward=-x @ x, terminal=jnp.zeros((), bool),
-                        truncated=t >= 3, t=t)
-
     short = make_single_shooting(
         lq_problem(), GradientPlannerConfig(horizon=4, num_iters=10, learning_rate=0.1))
-    eps16 = evaluation.make_mpc_evaluator(LQEnv(), short, 16)(models, jax.random.PRNGKey(1), 0.5)
-    eps2 = evaluation.make_mpc_evaluator(LQEnv(), short, 8, num_model_sets=2)(
+    eps16 = evaluation.make_mpc_evaluator(LQEnv(models), short, 16)(models, jax.random.PRNGKey(1), 0.5)
+    eps2 = evaluation.make_mpc_evaluator(LQEnv(models), short, 8, num_model_sets=2)(
         evaluation.stack_models([models, models]), jax.random.PRNGKey(1), 0.5)
     out["eval_devices"] = len(eps16.actions.sharding.device_set)
     out["eval_stacked_devices"] = len(eps2.actions.sharding.device_set)
@@ -91,7 +80,7 @@ def test_solve_sharded_matches_solve_batch_on_8_devices():
   assert out["devices"] == 8 and not out["fully_replicated"], out
   assert out["shard_shapes"] == [[1, 4, 1]], out
   assert out["ref_devices"] == 1, out  # the unsharded path stays on one device
-  assert out["fallback_diff"] < 1e-6, out
+  assert out["padded_shape"] == [6, 4, 1] and out["padded_diff"] < 1e-5, out
   # MPC evaluator: episodes spread over the 8 devices; stacked sets = the same episodes
   assert out["eval_devices"] == 8 and out["eval_stacked_devices"] == 8, out
   assert out["eval_stacked_diff"] < 1e-5, out

@@ -31,8 +31,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import struct
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from jax.sharding import PartitionSpec
 
+from sgp_jax import distributed
 from sgp_jax.planning import annealing
 from sgp_jax.types import Array, PRNGKey
 
@@ -52,6 +53,9 @@ class GradientPlannerConfig:
     init_std: std of the random initial actions (0 gives zeros).
     action_low, action_high: optional box on actions (projection after each step).
     record_history: keep per-iteration metrics (costs memory at large batches).
+    batch_chunk: plans solved at once (vmapped) inside `solve_batch`, the batch
+      walked chunk by chunk (`lax.map`) so that a large batch keeps its working set
+      in cache; None: 64 on CPU, the whole batch on GPU/TPU.
   """
   horizon: int = 20
   num_iters: int = 500
@@ -63,6 +67,7 @@ class GradientPlannerConfig:
   action_low: Optional[float] = None
   action_high: Optional[float] = None
   record_history: bool = True
+  batch_chunk: Optional[int] = None
 
   def __post_init__(self):
     if self.horizon < 1:
@@ -78,6 +83,8 @@ class GradientPlannerConfig:
         and self.action_low >= self.action_high):
       raise ValueError(f"action_low {self.action_low} must be < action_high "
                        f"{self.action_high}.")
+    if self.batch_chunk is not None and self.batch_chunk < 1:
+      raise ValueError(f"batch_chunk must be >= 1 or None, got {self.batch_chunk}.")
 
 
 @struct.dataclass
@@ -139,7 +146,8 @@ class GradientPlanner:
     else:
       self.levels = jnp.full((config.num_iters,), self.num_levels - 1, jnp.int32)
     self._solve_jit = jax.jit(self.solve_traced)
-    self._solve_batch_jit = jax.jit(jax.vmap(self.solve_traced, in_axes=(None, 0, 0, 0, 0)))
+    self._solve_batch_jit = jax.jit(self.solve_chunked)
+    self._solve_sharded_jits = {}  # one per device mesh, built on first use
 
   # ------------------------------------------------------------- contract
   def init(self, models, x0: Array, key: PRNGKey, theta_init=None) -> PlanState:
@@ -160,21 +168,29 @@ class GradientPlanner:
 
   def solve(self, models, x0: Array, key: PRNGKey, beta, theta_init=None) -> PlanResult:
     """Plans from one initial state x0 (dim_x,) with penalty weight beta."""
+    x0 = _as_float(x0)
     self.check_x0(x0)
-    return self._solve_jit(models, x0, key, jnp.asarray(beta, jnp.float32), theta_init)
+    beta = jnp.asarray(beta, jnp.float32)
+    _check_finite(beta, "beta")
+    return self._solve_jit(models, x0, key, beta, theta_init)
 
   def solve_batch(self, models, x0s: Array, keys: Array, betas: Array,
                   theta_init=None) -> PlanResult:
     """Plans for a batch: x0s (B, dim_x), keys (B, 2), betas (B,)."""
-    if x0s.ndim != 2:
-      raise ValueError(f"x0s must have shape (B, dim_x), got {x0s.shape}.")
-    self.check_x0(x0s[0])
-    _check_finite(x0s, "x0s")
-    betas = jnp.asarray(betas, jnp.float32)
-    if betas.shape != (x0s.shape[0],) or keys.shape[0] != x0s.shape[0]:
-      raise ValueError(f"keys {keys.shape} and betas {betas.shape} must have the batch "
-                       f"size {x0s.shape[0]} of x0s.")
+    x0s, keys, betas = self._check_batch(x0s, keys, betas)
     return self._solve_batch_jit(models, x0s, keys, betas, theta_init)
+
+  def solve_chunked(self, models, x0s, keys, betas, theta_init=None) -> PlanResult:
+    """The batched solve as a traceable function: `solve_traced` vmapped over chunks
+    of `config.batch_chunk` plans, the chunks walked by `lax.map`."""
+    chunk = self.config.batch_chunk
+    if chunk is None and jax.default_backend() == "cpu":
+      chunk = 64
+    one = lambda args: self.solve_traced(models, *args)
+    inputs = (x0s, keys, betas, theta_init)
+    if chunk is None or chunk >= x0s.shape[0]:
+      return jax.vmap(one)(inputs)
+    return jax.lax.map(one, inputs, batch_size=chunk)
 
   def betas(self, beta) -> Array:
     c = self.config
@@ -197,20 +213,54 @@ class GradientPlanner:
 
   def solve_sharded(self, models, x0s: Array, keys: Array, betas: Array,
                     theta_init=None) -> PlanResult:
-    """`solve_batch` with the batch split across all local devices.
+    """`solve_batch` with the batch split over every device of every process.
 
-    With one device (or a batch not divisible by the device count) this is
-    `solve_batch`. Otherwise the batch axis is sharded over a 1-D mesh and the
-    models are replicated; results are the same as unsharded.
+    The batch axis is sharded over `distributed.batch_mesh()` (padded with copies
+    of its last row to a multiple of the device count, the padding dropped from
+    the result) and the models are replicated; each device walks its part in
+    chunks as `solve_batch` does. With several processes (`distributed.initialize`)
+    every process passes the same inputs and gets the whole result as host arrays.
+    With one device this is `solve_batch`. Results equal `solve_batch`'s.
     """
-    devices = jax.devices()
-    if len(devices) == 1 or x0s.shape[0] % len(devices):
+    mesh = distributed.batch_mesh()
+    if mesh.size == 1:
       return self.solve_batch(models, x0s, keys, betas, theta_init)
-    mesh = Mesh(np.asarray(devices), ("batch",))
-    batch = NamedSharding(mesh, PartitionSpec("batch"))
-    put = lambda tree: jax.tree_util.tree_map(lambda a: jax.device_put(a, batch), tree)
-    return self.solve_batch(models, put(x0s), put(keys), put(jnp.asarray(betas)),
-                            put(theta_init))
+    x0s, keys, betas = self._check_batch(x0s, keys, betas)
+    self.check_models(models)
+    size = x0s.shape[0]
+    pad = -size % mesh.size
+    inputs = jax.tree.map(lambda a: _pad_rows(a, pad), (x0s, keys, betas, theta_init))
+    if mesh not in self._solve_sharded_jits:
+      batch = PartitionSpec(mesh.axis_names[0])
+      self._solve_sharded_jits[mesh] = jax.jit(jax.shard_map(
+          self.solve_chunked, mesh=mesh, in_specs=(PartitionSpec(),) + (batch,) * 4,
+          out_specs=batch))
+    result = self._solve_sharded_jits[mesh](
+        distributed.replicate(models, mesh), *distributed.shard_batch(inputs, mesh))
+    result = distributed.gather(result)
+    return jax.tree.map(lambda a: a[:size], result) if pad else result
+
+  def _check_batch(self, x0s, keys, betas):
+    """Host checks of a batch's inputs; returns them as arrays (x0s float)."""
+    x0s = _as_float(x0s)
+    if x0s.ndim != 2:
+      raise ValueError(f"x0s must have shape (B, dim_x), got {x0s.shape}.")
+    if x0s.shape[0] == 0:
+      raise ValueError("the plan batch is empty (x0s of shape "
+                       f"{x0s.shape}); pass at least one initial state, key and beta.")
+    self.check_x0(x0s[0])
+    _check_finite(x0s, "x0s")
+    betas = jnp.asarray(betas, jnp.float32)
+    if betas.shape != (x0s.shape[0],) or keys.shape[0] != x0s.shape[0]:
+      raise ValueError(f"keys {keys.shape} and betas {betas.shape} must have the batch "
+                       f"size {x0s.shape[0]} of x0s.")
+    _check_finite(betas, "betas")
+    return x0s, keys, betas
+
+  def check_models(self, models) -> None:
+    """Raises ValueError if `models` do not fit the planner's problem (a hook: no
+    check here; the planner factories' `ValidatedPlanner` checks)."""
+    del models
 
   def check_x0(self, x0: Array) -> None:
     """Raises ValueError unless x0 is a finite vector of shape (dim_x,)."""
@@ -221,7 +271,22 @@ class GradientPlanner:
 
 def _check_finite(x: Array, name: str) -> None:
   if not isinstance(x, jax.core.Tracer) and not bool(jnp.all(jnp.isfinite(x))):
-    raise ValueError(f"{name} contains NaN or inf.")
+    raise ValueError(f"{name} contains NaN or inf: {x}" if jnp.size(x) <= 8 else
+                     f"{name} contains NaN or inf.")
+
+
+def _as_float(x) -> Array:
+  """x as a jax array, integers promoted to float32 (floats keep their dtype)."""
+  x = jnp.asarray(x)
+  return x if jnp.issubdtype(x.dtype, jnp.floating) else x.astype(jnp.float32)
+
+
+def _pad_rows(a: Array, pad: int) -> Array:
+  """a with `pad` copies of its last row appended along axis 0."""
+  if not pad:
+    return a
+  a = np.asarray(a)
+  return np.concatenate([a, np.repeat(a[-1:], pad, axis=0)])
 
 
 def score_penalty(score_fn: Callable, models, z: Array, level) -> Array:

@@ -1,0 +1,95 @@
+"""Two processes on localhost, 2 CPU devices each (`sgp_jax.distributed`): a batched
+solve and a batched closed-loop evaluation over the 4 global devices equal the
+single-process result, and every process gets the whole result.
+
+Each process is a fresh interpreter running `cases()` below after
+`distributed.initialize`; this test process computes the reference on its own
+single device with the same function.
+"""
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import jax
+import numpy as np
+
+from conftest import LQEnv, lq_models, lq_problem
+
+TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO_DIR = os.path.dirname(TESTS_DIR)
+
+WORKER = """
+import json, sys
+sys.path.insert(0, {tests_dir!r})
+from sgp_jax import distributed
+distributed.initialize("localhost:{port}", 2, int(sys.argv[1]))
+import jax
+from test_distributed import cases
+out = {{"process": jax.process_index(), "devices": jax.device_count(),
+       "local_devices": jax.local_device_count(), "primary": distributed.is_primary(),
+       "cases": cases()}}
+print("RESULT " + json.dumps(out))
+"""
+
+
+def cases() -> dict:
+  """Plans for 6 initial states (not a multiple of 4: the padded path) and MPC
+  episodes, one model set x 8 episodes and 2 stacked sets x 4, as nested lists."""
+  import jax.numpy as jnp
+  from sgp_jax import evaluation
+  from sgp_jax.planning import GradientPlannerConfig, make_single_shooting
+  from sgp_jax.planning.core import batch_inputs
+  models = lq_models()
+  planner = make_single_shooting(lq_problem(), GradientPlannerConfig(
+      horizon=4, num_iters=20, learning_rate=0.1, record_history=False))
+  x0s = jax.random.normal(jax.random.PRNGKey(0), (6, 2))
+  plans = planner.solve_sharded(models, *batch_inputs(x0s, 0, jnp.linspace(0.0, 2.0, 6)))
+  env = LQEnv(models)
+  episodes = evaluation.make_mpc_evaluator(env, planner, 8)(models, jax.random.PRNGKey(1), 0.5)
+  stacked = evaluation.make_mpc_evaluator(env, planner, 4, num_model_sets=2)(
+      evaluation.stack_models([models, models]), jax.random.PRNGKey(1), 0.5)
+  as_list = lambda a: np.asarray(a).tolist()
+  return {"plan_actions": as_list(plans.actions), "plan_cost": as_list(plans.cost),
+          "eval_actions": as_list(episodes.actions), "eval_returns": as_list(episodes.returns()),
+          "stacked_actions": as_list(stacked.actions)}
+
+
+def _free_port() -> int:
+  with socket.socket() as s:
+    s.bind(("localhost", 0))
+    return s.getsockname()[1]
+
+
+def test_two_processes_equal_one():
+  env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=REPO_DIR + os.pathsep +
+             os.environ.get("PYTHONPATH", ""))
+  env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") +
+                      " --xla_force_host_platform_device_count=2").strip()
+  script = WORKER.format(tests_dir=TESTS_DIR, port=_free_port())
+  procs = [subprocess.Popen([sys.executable, "-c", script, str(i)], env=env, cwd=REPO_DIR,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+           for i in range(2)]
+  outs = []
+  try:
+    for proc in procs:
+      stdout, stderr = proc.communicate(timeout=300)
+      assert proc.returncode == 0, stderr[-4000:]
+      lines = [l for l in stdout.splitlines() if l.startswith("RESULT ")]
+      assert lines, stdout[-2000:] + stderr[-2000:]
+      outs.append(json.loads(lines[-1][len("RESULT "):]))
+  finally:
+    for proc in procs:
+      proc.kill()
+  assert [o["process"] for o in outs] == [0, 1]
+  assert [o["primary"] for o in outs] == [True, False]
+  assert all(o["devices"] == 4 and o["local_devices"] == 2 for o in outs), outs
+
+  assert jax.device_count() == 1  # the reference: this process, one device
+  want = cases()
+  for out in outs:
+    for name, value in want.items():
+      got = np.asarray(out["cases"][name])
+      assert got.shape == np.shape(value), name
+      np.testing.assert_allclose(got, value, rtol=1e-5, atol=1e-5, err_msg=name)
