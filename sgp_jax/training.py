@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import warnings
 from typing import Any, Callable, NamedTuple, Optional
 
 import jax
@@ -127,18 +128,72 @@ def _num_rows(data) -> int:
   return n
 
 
-def _restore(checkpointer: ckpt.TrainCheckpointer, state: TrainState):
-  """Restores into `state`'s structure; reads pre-history checkpoints too."""
+def _restore(checkpointer: ckpt.TrainCheckpointer, state: TrainState,
+             step: int) -> TrainState:
+  """Restores `step` into `state`'s structure; reads pre-history checkpoints too."""
   try:
-    return checkpointer.restore(state)
+    return checkpointer.restore(state, step)[0]
   except ckpt.CheckpointError as error:
     fields = {f.name: getattr(state, f.name) for f in dataclasses.fields(_TrainStateV0)}
     try:
-      old, saved = checkpointer.restore(_TrainStateV0(**fields))
+      old, _ = checkpointer.restore(_TrainStateV0(**fields), step)
     except ckpt.CheckpointError:
       raise error from None
     return TrainState(history=state.history, **{  # epochs run before: unknown (NaN)
-        f.name: getattr(old, f.name) for f in dataclasses.fields(_TrainStateV0)}), saved
+        f.name: getattr(old, f.name) for f in dataclasses.fields(_TrainStateV0)})
+
+
+def _differences(saved: Any, now: Any, prefix: str = "") -> list[str]:
+  """'field: saved -> now' for every leaf where two JSON configs differ."""
+  if isinstance(saved, dict) and isinstance(now, dict):
+    return [line for key in sorted(set(saved) | set(now), key=str)
+            for line in _differences(saved.get(key, "<absent>"), now.get(key, "<absent>"),
+                                     f"{prefix}{key}.")]
+  return [] if saved == now else [f"{prefix[:-1]}: {saved!r} -> {now!r}"]
+
+
+def _config_mismatch(checkpointer: ckpt.TrainCheckpointer, step: int, saved: dict,
+                     now: dict) -> ckpt.CheckpointError:
+  changes = _differences(saved, now)
+  shown = "; ".join(changes[:5]) + (f"; and {len(changes) - 5} more" if len(changes) > 5
+                                    else "")
+  epochs = (" (a run cannot change its number of epochs: the learning-rate schedule "
+            "spans them)" if any(c.startswith("train.epochs:") for c in changes) else "")
+  return ckpt.CheckpointError(
+      f"the training checkpoint {checkpointer.step_dir(step)} was written with a "
+      f"different configuration (checkpoint -> now: {shown}){epochs}; use a new workdir "
+      "to train with this configuration, or rerun with the checkpoint's values to "
+      "resume it.")
+
+
+def _resume(checkpointer: ckpt.TrainCheckpointer, state: TrainState,
+            config: dict) -> TrainState:
+  """The newest intact checkpoint, restored into `state`'s structure.
+
+  A corrupt newer checkpoint is set aside (`TrainCheckpointer.set_aside`) with a
+  warning naming it; training is a function of (seed, epoch), so resuming from an
+  earlier step gives the same result. A checkpoint written with another `config`
+  is refused, naming the differing fields.
+  """
+  corrupt = []
+  for step in reversed(checkpointer.all_steps()):
+    try:
+      saved = checkpointer.read_config(step)
+      restored = _restore(checkpointer, state, step) if saved == config else None
+    except ckpt.CheckpointError as error:
+      corrupt.append((step, error))
+      continue
+    if restored is None:
+      raise _config_mismatch(checkpointer, step, saved, config)
+    for bad_step, error in corrupt:
+      moved = checkpointer.set_aside(bad_step)
+      warnings.warn(f"{error} Resuming from the intact step {step} instead; the corrupt "
+                    f"checkpoint was moved to {moved}.", RuntimeWarning, stacklevel=3)
+    return restored
+  raise ckpt.CheckpointError(
+      f"every training checkpoint in {checkpointer.directory} is corrupt (steps "
+      f"{[s for s, _ in corrupt]}); the newest: {corrupt[0][1]} Delete "
+      f"{checkpointer.directory} to train from scratch.")
 
 
 def make_optimizer(config: TrainConfig, steps_per_epoch: int) -> optax.GradientTransformation:
@@ -163,7 +218,8 @@ def train(loss_fn: LossFn, params: Params, data: Any, config: TrainConfig, *,
     data: pytree of arrays with a common leading axis N.
     config: a `TrainConfig`.
     workdir: if given, training checkpoints go to `workdir` and a run finding
-      one there resumes from it (its `run_config` must match).
+      one there resumes from the newest intact one (its config and `run_config`
+      must match; a corrupt newer one is set aside with a warning).
     run_config: JSON-able description stored with each checkpoint.
     progress_fn: called as progress_fn(epoch, metrics) after every chunk.
   """
@@ -191,11 +247,7 @@ def train(loss_fn: LossFn, params: Params, data: Any, config: TrainConfig, *,
   if workdir is not None:
     checkpointer = ckpt.TrainCheckpointer(workdir)
     if checkpointer.latest_step() is not None:
-      state, saved = _restore(checkpointer, state)
-      if saved != full_config:
-        raise ckpt.CheckpointError(
-            f"the checkpoint in {workdir} was written by a different configuration; "
-            f"use a new workdir or the same config.\n saved: {saved}\n now:   {full_config}")
+      state = _resume(checkpointer, state, full_config)
 
   def run_epoch(state: TrainState, _):
     epoch_key = jax.random.fold_in(state.key, state.epoch + 2)

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from conftest import lq_models, lq_problem
-from sgp_jax import data
+from sgp_jax import checkpoint, data, training
 from sgp_jax.normalization import Normalizer
 from sgp_jax.planning import core, shooting
 from sgp_jax.score import make_score_model
@@ -87,3 +87,51 @@ def test_d4rl_without_next_observations_uses_successors_within_episodes(tmp_path
   np.testing.assert_array_equal(ds.observations[:, 0], [0, 1, 2, 4, 5, 6, 7, 8])
   np.testing.assert_array_equal(ds.next_observations, ds.observations + [[1, -1]])
   np.testing.assert_array_equal(ds.timeouts, [0, 0, 1, 0, 0, 0, 0, 1])
+
+
+# ------------------------------------------------------------------ checkpoints
+def _tiny_train(workdir, epochs):
+  return training.train(lambda p, b, k: jnp.mean((b * p["w"]) ** 2), {"w": jnp.ones(())},
+                        np.ones((8, 1), np.float32),
+                        training.TrainConfig(epochs=epochs, batch_size=4, epochs_per_call=1),
+                        workdir=str(workdir))
+
+
+def test_more_epochs_on_a_workdir_names_the_changed_field(tmp_path):
+  _tiny_train(tmp_path, epochs=2)
+  with pytest.raises(checkpoint.CheckpointError) as info:
+    _tiny_train(tmp_path, epochs=4)
+  message = str(info.value)
+  assert "different configuration" in message and "train.epochs: 2 -> 4" in message
+  assert "new workdir" in message and "corrupt" not in message and "\n" not in message
+
+
+# Many arrays, so that orbax (were it handed the truncated files) would print many
+# "Event loop is closed" tracebacks.
+_TRUNCATE_NEWEST_AND_RESUME = """
+import glob, sys
+import jax.numpy as jnp, numpy as np
+from sgp_jax import training
+def train():
+  return training.train(
+      lambda p, b, k: sum(jnp.mean((b * w) ** 2) for w in p.values()),
+      {f"w{i}": jnp.ones(()) for i in range(20)}, np.ones((8, 1), np.float32),
+      training.TrainConfig(epochs=3, batch_size=4, epochs_per_call=1), workdir=sys.argv[1])
+straight = train()
+for path in glob.glob(sys.argv[1] + "/3/state/d/*"):
+  raw = open(path, "rb").read()
+  open(path, "wb").write(raw[:len(raw) // 2])
+resumed = train()
+print("same result:", bool(jnp.all(straight.state.history == resumed.state.history)))
+"""
+
+
+def test_truncated_newest_checkpoint_resumes_quietly_from_the_intact_one(tmp_path):
+  out = subprocess.run([sys.executable, "-c", _TRUNCATE_NEWEST_AND_RESUME, str(tmp_path)],
+                       cwd=REPO, capture_output=True, text=True, timeout=120)
+  assert out.returncode == 0, out.stderr[-3000:]
+  assert "same result: True" in out.stdout
+  assert len(out.stderr.splitlines()) <= 4, out.stderr[-3000:]
+  assert f"training checkpoint {tmp_path}/3 is corrupt" in out.stderr
+  assert "truncated" in out.stderr and "intact step 2" in out.stderr
+  assert (tmp_path / "3.corrupt").is_dir() and (tmp_path / "3").is_dir()  # rewritten
