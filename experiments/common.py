@@ -1,5 +1,8 @@
 """Helpers shared by the experiment pipelines: training a model from a config
-section with checkpoints and progress, writing summary.json, and matplotlib setup.
+section with checkpoints and progress, writing summary.json, matplotlib setup,
+checks a run makes before any training (`make_workdir`, `check_nonempty`), and the
+absl launcher around a pipeline (`define_launcher_flags`, `parse_flags`,
+`launcher_main`: one `error:` line and exit status 2 for a user's mistake).
 
 A config section `c` for `train_model` has the fields epochs, batch_size,
 learning_rate, validation_fraction (and optionally epochs_per_call).
@@ -8,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from typing import Any, Callable, Optional
@@ -17,9 +21,11 @@ import jax.numpy as jnp
 import numpy as np
 
 import sgp_jax
+from sgp_jax import compilation_cache
 from sgp_jax import models as models_lib
 from sgp_jax import score as score_lib
 from sgp_jax import training
+from sgp_jax.checkpoint import CheckpointError
 from sgp_jax.normalization import Normalizer
 from sgp_jax.types import Params
 
@@ -91,29 +97,142 @@ def pyplot():
   return plt
 
 
+# ------------------------------------------------------------------ run checks
+def make_workdir(workdir: str) -> str:
+  """Creates `workdir` (and its parents) if absent; returns it.
+
+  Raises:
+    ValueError: `workdir` names an existing file.
+  """
+  if os.path.exists(workdir) and not os.path.isdir(workdir):
+    raise ValueError(f"--workdir {workdir} is an existing file, not a directory; pass a "
+                     "new or existing directory.")
+  os.makedirs(workdir, exist_ok=True)
+  return workdir
+
+
+def check_nonempty(config, *fields: str) -> None:
+  """Raises ValueError unless each dotted config field is a non-empty sequence or a
+  count >= 1 (e.g. plan.betas, plan.num_seeds), before any training starts."""
+  for field in fields:
+    value = config
+    for part in field.split("."):
+      value = value[part]
+    if isinstance(value, (tuple, list)) and not value:
+      raise ValueError(f"config.{field} is empty, so there is nothing to run; give it "
+                       f"at least one value: --config.{field}='(<value>,)'.")
+    if isinstance(value, int) and value < 1:
+      raise ValueError(f"config.{field} = {value} leaves nothing to run; set "
+                       f"--config.{field} to 1 or more.")
+
+
 # ------------------------------------------------------------------ launchers
-def define_launcher_flags(main_file: str):
-  """The --workdir (required) and --config (default: configs/default.py next to
-  `main_file`) flags every launcher has; returns (workdir_flag, config_flag)."""
+USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, FileExistsError,
+               CheckpointError)
+
+
+def exit_with_error(message) -> None:
+  """Prints `error: <message>` as one line on stderr and exits with status 2."""
+  print("error: " + " ".join(str(message).split()), file=sys.stderr)
+  sys.exit(2)
+
+
+def check_config_overrides(config, argv) -> None:
+  """Raises ValueError for the first --config.<field> of `argv` that `config` lacks,
+  naming the fields it has (and a close match, if any)."""
+  import difflib
+  for arg in argv:
+    match = re.match(r"^--?(?:no)?config\.([^=]+)", arg)
+    if not match:
+      continue
+    field, node, path = match.group(1), config, ""
+    for part in field.split("."):
+      if not hasattr(node, "keys"):
+        raise ValueError(f"unknown config field --config.{field}: config{path} is a "
+                         f"{type(node).__name__}, not a section with fields.")
+      if part not in node:
+        names = sorted(node.keys())
+        close = difflib.get_close_matches(part, names, n=1)
+        hint = f"did you mean --config{path}.{close[0]}? " if close else ""
+        raise ValueError(f"unknown config field --config.{field}: config{path} has no "
+                         f"field {part!r}; {hint}its fields are {', '.join(names)} "
+                         "(--help explains them).")
+      node, path = node[part], f"{path}.{part}"
+
+
+def _config_path(argv, default: str) -> str:
+  """The --config value of argv, else `default`."""
+  for i, arg in enumerate(argv):
+    if re.match(r"^--?config=", arg):
+      return arg.split("=", 1)[1]
+    if arg in ("--config", "-config") and i + 1 < len(argv):
+      return argv[i + 1]
+  return default
+
+
+def define_launcher_flags(main_file: str, workdir_help: Optional[str] = None):
+  """The flags every launcher has; returns (workdir_flag, config_flag).
+
+  --workdir (required), --config (default: configs/default.py next to
+  `main_file`), --traceback and --compilation_cache_dir. When `main_file` is the
+  program being run, its --config.<field> overrides are checked first: an unknown
+  field ends the program with one `error:` line naming it (exit status 2).
+  """
   from absl import flags
   from ml_collections import config_flags
+  from ml_collections.config_flags import config_flags as config_files
+  default_config = os.path.join(os.path.dirname(os.path.abspath(main_file)), "configs",
+                                "default.py")
+  is_main = bool(sys.argv) and os.path.abspath(sys.argv[0]) == os.path.abspath(main_file)
+  if is_main:
+    try:
+      config = config_files.ConfigFileFlagParser("config").parse(
+          _config_path(sys.argv, default_config))
+    except Exception:  # an unloadable --config is reported by the flag itself
+      config = None
+    if config is not None:
+      try:
+        check_config_overrides(config, sys.argv[1:])
+      except ValueError as error:
+        exit_with_error(error)
   workdir = flags.DEFINE_string(
-      "workdir", None, "Directory for checkpoints, summary.json and plots; a run "
-      "finding training checkpoints there resumes from them.", required=True)
+      "workdir", None, workdir_help or "Directory for checkpoints, summary.json and "
+      "plots; a run finding training checkpoints there resumes from them.", required=True)
   config = config_flags.DEFINE_config_file(
-      "config", os.path.join(os.path.dirname(os.path.abspath(main_file)), "configs",
-                             "default.py"),
+      "config", default_config,
       "Path to an ml_collections config file (default: this experiment's "
       "configs/default.py; the module docstring above lists every field); override "
       "any field with --config.<field>=value.", lock_config=True)
-  if sys.argv and os.path.abspath(sys.argv[0]) == os.path.abspath(main_file):
-    for name in ("workdir", "config"):  # so that --help (not only --helpfull) lists them
-      flags.FLAGS.register_flag_by_module(sys.argv[0], flags.FLAGS[name])
+  flags.DEFINE_bool(
+      "traceback", False, "On an error, show the full Python traceback instead of the "
+      "one-line 'error: <message>' (exit status 2).")
+  flags.DEFINE_string(
+      "compilation_cache_dir", compilation_cache.default_cache_dir(),
+      "Folder of JAX's persistent compilation cache: programs compiled by one run are "
+      "loaded by the next instead of compiled again; '' turns the cache off.")
+  if is_main:
+    for name in ("workdir", "config", "traceback", "compilation_cache_dir"):
+      flags.FLAGS.register_flag_by_module(sys.argv[0], flags.FLAGS[name])  # for --help
   return workdir, config
 
 
+def parse_flags(argv):
+  """absl's flag parsing (`app.run(..., flags_parser=parse_flags)`), with a bad flag
+  reported as one `error:` line (exit status 2)."""
+  from absl import flags
+  try:
+    return flags.FLAGS(argv)
+  except flags.Error as error:
+    exit_with_error(f"{error} (--help lists the flags)")
+
+
 def launcher_main(run: Callable, format_summary: Callable, workdir_flag, config_flag):
-  """The absl main of a launcher: run(config, workdir, progress) and print a summary."""
+  """The absl main of a launcher: run(config, workdir, progress) and print a summary.
+
+  A user-facing error (`USER_ERRORS`: a bad config, a missing file, a corrupt or
+  mismatched checkpoint) ends it with one `error: <message>` line and exit status
+  2; --traceback shows the full traceback instead.
+  """
   from absl import app, flags, logging
 
   from experiments import progress as progress_lib
@@ -124,11 +243,20 @@ def launcher_main(run: Callable, format_summary: Callable, workdir_flag, config_
     if not flags.FLAGS["verbosity"].present:
       logging.set_verbosity(logging.WARNING)  # orbax and jax log every save at INFO
     bars = progress_lib.TrainingProgress()
-    summary = run(config_flag.value, workdir_flag.value, progress=bars)
+    try:
+      compilation_cache.enable_compilation_cache(flags.FLAGS.compilation_cache_dir)
+      summary = run(config_flag.value, workdir_flag.value, progress=bars)
+    except USER_ERRORS as error:
+      bars.close()
+      if flags.FLAGS.traceback:
+        raise
+      exit_with_error(error)
     bars.close()
     print(format_summary(summary))
   return main
 
 
 __all__ = ["train_config", "train_model", "point_score_model", "versions", "write_summary",
-           "pyplot", "define_launcher_flags", "launcher_main"]
+           "pyplot", "make_workdir", "check_nonempty", "USER_ERRORS", "exit_with_error",
+           "check_config_overrides", "define_launcher_flags", "parse_flags",
+           "launcher_main"]

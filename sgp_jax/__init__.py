@@ -16,8 +16,10 @@ The public API (pure functions over pytrees; jit- and vmap-friendly):
                make_cem, make_mppi, MPC, PolicyOptimizer, penalties
   data         sgp_jax.data: OfflineDataset, load_dataset, normalized_score, readers
   systems      sgp_jax.systems: pure-JAX systems (cart-pole, toy systems)
+  compiles     enable_compilation_cache (jax's persistent compilation cache)
 """
 from sgp_jax import data, models, planning, systems
+from sgp_jax.compilation_cache import enable_compilation_cache
 from sgp_jax.data_distance import (DataDistanceModel, fit_data_distance,
                                    make_data_distance_model)
 from sgp_jax.ensemble import DynamicsEnsemble, make_dynamics_ensemble, train_ensemble

@@ -10,7 +10,8 @@ solve per method) and rolls every plan out on the true cart-pole. Writes to
 
 Config fields (override with --config.FIELD=VALUE):
   seed                         data, initialisation, minibatches, plan seeds
-  source_workdir               a cart-pole run whose models/ to load ('' trains here)
+  source_workdir               a cart-pole run whose models/ to load ('', the default,
+                               trains small ones here)
   cartpole.num_candidates      cart-pole data for the ensemble, the DDE (and own models)
   cartpole.dynamics_epochs/score_epochs/score_max_points   own models, if trained
   ensemble.num_members/hidden/activation/epochs/batch_size/learning_rate/
@@ -29,6 +30,9 @@ Config fields (override with --config.FIELD=VALUE):
 
 Example:
   python -m experiments.cartpole_comparison.main --workdir=/tmp/cp_cmp
+  python -m experiments.cartpole_swingup.main --workdir=runs/cartpole_swingup
+  python -m experiments.cartpole_comparison.main --workdir=/tmp/cp_cmp \
+      --config.source_workdir=runs/cartpole_swingup
 """
 from absl import app
 
@@ -38,4 +42,5 @@ from experiments.cartpole_comparison import pipeline
 _WORKDIR, _CONFIG = common.define_launcher_flags(__file__)
 
 if __name__ == "__main__":
-  app.run(common.launcher_main(pipeline.run, pipeline.format_summary, _WORKDIR, _CONFIG))
+  app.run(common.launcher_main(pipeline.run, pipeline.format_summary, _WORKDIR, _CONFIG),
+          flags_parser=common.parse_flags)

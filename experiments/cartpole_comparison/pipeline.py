@@ -43,11 +43,32 @@ PARAMS = cartpole.CartPoleParams()
 GRADIENT = ("shooting_beta0", "sgp", "ensemble_gradient")
 
 
+def source_models(config) -> str:
+  """`<source_workdir>/models`, checked to hold dynamics/ and score/; "" when
+  source_workdir is "" (the models are trained here).
+
+  Raises:
+    FileNotFoundError: source_workdir is set but lacks the models; the message says
+      which command makes them.
+  """
+  if not config.source_workdir:
+    return ""
+  src = os.path.join(config.source_workdir, "models")
+  missing = [name for name in ("dynamics", "score")
+             if not os.path.isdir(os.path.join(src, name))]
+  if missing:
+    raise FileNotFoundError(
+        f"--config.source_workdir={config.source_workdir} has no models/"
+        f"{' or models/'.join(missing)}; make them with `python -m "
+        f"experiments.cartpole_swingup.main --workdir={config.source_workdir}`, or pass "
+        "--config.source_workdir='' to train small models here.")
+  return src
+
+
 def load_or_train_models(config, data, workdir: str, progress=None):
-  """(dyn, score, params, info): from source_workdir/models if present, else trained."""
-  src = os.path.join(config.source_workdir, "models") if config.source_workdir else ""
-  if src and os.path.isdir(os.path.join(src, "dynamics")) and os.path.isdir(
-      os.path.join(src, "score")):
+  """(dyn, score, params, info): from `source_models(config)`, else trained here."""
+  src = source_models(config)
+  if src:
     dyn, dyn_params = models_lib.load(os.path.join(src, "dynamics"))
     score, score_params = models_lib.load(os.path.join(src, "score"))
     return dyn, score, {"dynamics": dyn_params, "score": score_params}, {"source": src}
@@ -192,7 +213,9 @@ def plot(rows, path: str) -> str:
 
 def run(config, workdir: str, progress: Optional[Callable] = None) -> dict:
   """Models, baselines, every method; writes summary.json and comparison.png."""
-  os.makedirs(workdir, exist_ok=True)
+  common.check_nonempty(config, "num_seeds", "methods", "budget")
+  source_models(config)
+  common.make_workdir(workdir)
   t0 = time.time()
   data = cartpole.make_dataset(jax.random.PRNGKey(config.seed),
                                config.cartpole.num_candidates)

@@ -30,35 +30,13 @@ Example:
   python -m experiments.cartpole_swingup.main --workdir=/tmp/cp \
       --config.plan.betas='(0.0, 0.1)' --config.plan.num_iters=2000
 """
-import os
+from absl import app
 
-from absl import app, flags, logging
-from ml_collections import config_flags
-
-from experiments import progress
+from experiments import common
 from experiments.cartpole_swingup import pipeline
 
-_WORKDIR = flags.DEFINE_string(
-    "workdir", None, "Directory for checkpoints, summary.json and plots; a run "
-    "finding checkpoints there resumes training from them.", required=True)
-_CONFIG = config_flags.DEFINE_config_file(
-    "config", os.path.join(os.path.dirname(__file__), "configs", "default.py"),
-    "Path to an ml_collections config file (default: this experiment's "
-    "configs/default.py, which documents every field); override any field with "
-    "--config.<field>=value, e.g. --config.plan.num_iters=2000.", lock_config=True)
-
-
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-  if not flags.FLAGS["verbosity"].present:
-    logging.set_verbosity(logging.WARNING)  # orbax and jax log every save at INFO
-  config = _CONFIG.value
-  bars = progress.TrainingProgress()
-  summary = pipeline.run(config, _WORKDIR.value, progress=bars)
-  bars.close()
-  print(pipeline.format_summary(summary))
-
+_WORKDIR, _CONFIG = common.define_launcher_flags(__file__)
 
 if __name__ == "__main__":
-  app.run(main)
+  app.run(common.launcher_main(pipeline.run, pipeline.format_summary, _WORKDIR, _CONFIG),
+          flags_parser=common.parse_flags)

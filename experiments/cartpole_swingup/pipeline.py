@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from experiments import common
 import sgp_jax
 from sgp_jax import dynamics as dyn_lib
 from sgp_jax import models as models_lib
@@ -194,7 +195,8 @@ def plot(summary: dict, path: str) -> str:
 
 def run(config, workdir: str, progress: Optional[Callable] = None) -> dict:
   """The whole experiment; writes models/, summary.json and phase_portraits.png."""
-  os.makedirs(workdir, exist_ok=True)
+  common.check_nonempty(config, "plan.betas", "plan.num_seeds")
+  common.make_workdir(workdir)
   t0 = time.time()
   data = cartpole.make_dataset(jax.random.PRNGKey(config.seed), config.num_candidates)
   sgp_jax.validate_transitions(data, "cartpole data")

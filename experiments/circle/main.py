@@ -25,4 +25,5 @@ from experiments.circle import pipeline
 _WORKDIR, _CONFIG = common.define_launcher_flags(__file__)
 
 if __name__ == "__main__":
-  app.run(common.launcher_main(pipeline.run, pipeline.format_summary, _WORKDIR, _CONFIG))
+  app.run(common.launcher_main(pipeline.run, pipeline.format_summary, _WORKDIR, _CONFIG),
+          flags_parser=common.parse_flags)

@@ -68,7 +68,8 @@ def plot(data, z0, z, model, params, path: str, radius: float) -> str:
 
 def run(config, workdir: str, progress: Optional[Callable] = None) -> dict:
   """Trains the score, samples, and writes summary.json and circle.png."""
-  os.makedirs(workdir, exist_ok=True)
+  common.check_nonempty(config, "langevin.num_particles")
+  common.make_workdir(workdir)
   t0 = time.time()
   key_data, key_init, key_z0, key_eval, key_lv = jax.random.split(
       jax.random.PRNGKey(config.seed), 5)

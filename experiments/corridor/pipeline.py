@@ -121,7 +121,8 @@ def plot(data, rows, path: str) -> str:
 
 def run(config, workdir: str, progress: Optional[Callable] = None) -> dict:
   """Data, model and score training, plans; writes summary.json and corridor.png."""
-  os.makedirs(workdir, exist_ok=True)
+  common.check_nonempty(config, "plan.betas", "plan.num_seeds")
+  common.make_workdir(workdir)
   t0 = time.time()
   key_data, key_dyn, key_score = jax.random.split(jax.random.PRNGKey(config.seed), 3)
   data = corridor.make_dataset(key_data, config.num_candidates)

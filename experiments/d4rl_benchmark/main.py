@@ -15,7 +15,9 @@ vmapped over seeds x episodes) and writes to --workdir:
                                                data (eval.diagnose_episodes)
 
 Config fields (override with --config.FIELD=VALUE):
-  seed, data_dir, env, levels            data; training seed s is seed + s
+  seed, env, levels                      data; training seed s is seed + s
+  data_dir                               required: the folder of {env}-{level}.npz,
+                                         <workdir>/datasets of make_dataset
   dynamics/reward/score/ensemble/bc.*    network sizes and training (hidden,
                                          activation, layer_norm, epochs, batch_size,
                                          learning_rate, validation_fraction)
@@ -38,11 +40,16 @@ Config fields (override with --config.FIELD=VALUE):
                                          see why episodes fall or stall
 
 Example:
-  python -m experiments.d4rl_benchmark.main --workdir=/tmp/d4rl
+  python -m experiments.make_dataset.main --workdir=runs/data_halfcheetah
   python -m experiments.d4rl_benchmark.main --workdir=/tmp/d4rl \
-      --config=experiments/d4rl_benchmark/configs/hopper.py
+      --config.data_dir=runs/data_halfcheetah/datasets
+  python -m experiments.make_dataset.main --workdir=runs/data_hopper --config.env=hopper
   python -m experiments.d4rl_benchmark.main --workdir=/tmp/d4rl \
-      --config=experiments/d4rl_benchmark/configs/gpu.py:hopper   # B.8 sizes
+      --config=experiments/d4rl_benchmark/configs/hopper.py \
+      --config.data_dir=runs/data_hopper/datasets
+  python -m experiments.d4rl_benchmark.main --workdir=/tmp/d4rl \
+      --config=experiments/d4rl_benchmark/configs/gpu.py:hopper \
+      --config.data_dir=runs/data_hopper/datasets   # B.8 sizes
 """
 from absl import app
 
@@ -52,4 +59,5 @@ from experiments.d4rl_benchmark import pipeline
 _WORKDIR, _CONFIG = common.define_launcher_flags(__file__)
 
 if __name__ == "__main__":
-  app.run(common.launcher_main(pipeline.run, pipeline.format_summary, _WORKDIR, _CONFIG))
+  app.run(common.launcher_main(pipeline.run, pipeline.format_summary, _WORKDIR, _CONFIG),
+          flags_parser=common.parse_flags)

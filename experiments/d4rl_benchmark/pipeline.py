@@ -48,10 +48,30 @@ PLANNED_MODELS = ("dynamics", "reward", "score", "ensemble")  # the planners' `m
 
 
 # ------------------------------------------------------------------ data, models
-def load_level(config, level: str):
-  """(OfflineDataset, Transitions) of `{data_dir}/{env}-{level}.npz`."""
+def level_path(config, level: str) -> str:
+  """`{data_dir}/{env}-{level}.npz`, checked to exist.
+
+  Raises:
+    ValueError: config.data_dir is unset.
+    FileNotFoundError: no such file.
+    Both say which command makes the data and which flag to pass.
+  """
+  make = (f"make them with `python -m experiments.make_dataset.main "
+          f"--workdir=runs/data_{config.env} --config.env={config.env}` and pass "
+          f"--config.data_dir=runs/data_{config.env}/datasets")
+  if not config.data_dir:
+    raise ValueError(f"config.data_dir is not set: it is the folder of the {config.env} "
+                     f"data sets ({config.env}-<level>.npz); {make}.")
   path = os.path.join(config.data_dir, f"{config.env}-{level}.npz")
-  ds = data_lib.validate_dataset(data_lib.load_dataset(path))
+  if not os.path.isfile(path):
+    raise FileNotFoundError(f"no data set {path} (--config.data_dir="
+                            f"{config.data_dir}); {make}.")
+  return path
+
+
+def load_level(config, level: str):
+  """(OfflineDataset, Transitions) of `level_path(config, level)`."""
+  ds = data_lib.validate_dataset(data_lib.load_dataset(level_path(config, level)))
   return ds, data_lib.to_transitions(ds)
 
 
@@ -479,8 +499,12 @@ def plot_diagnostics(diag: dict, path: str, env_name: str = "halfcheetah") -> st
 def run(config, workdir: str, progress: Optional[Callable] = None,
         log: Callable = print) -> dict:
   """The whole benchmark; writes models/, summary.json, diagnostics and a render."""
+  common.check_nonempty(config, "levels", "methods", "eval.num_seeds",
+                        "eval.episodes_per_seed")
   check_methods(config.methods)
-  os.makedirs(workdir, exist_ok=True)
+  for level in config.levels:  # every level's data exists before any training
+    level_path(config, level)
+  common.make_workdir(workdir)
   t0 = time.time()
   summary = {"levels": {}, "protocol": {
       "num_steps": config.eval.num_steps,

@@ -131,7 +131,8 @@ def plot(data, rows, mpc_row, path: str) -> str:
 
 def run(config, workdir: str, progress: Optional[Callable] = None) -> dict:
   """Data, score training, BVP plans and MPC; writes summary.json and light_dark.png."""
-  os.makedirs(workdir, exist_ok=True)
+  common.check_nonempty(config, "plan.betas")
+  common.make_workdir(workdir)
   t0 = time.time()
   key_data, key_init = jax.random.split(jax.random.PRNGKey(config.seed))
   data = light_dark.make_dataset(key_data, config.num_candidates)

@@ -35,27 +35,27 @@ import time
 from typing import Any, Callable, Dict
 
 from absl import app
-from absl import flags
 import jax
 import ml_collections
-from ml_collections import config_flags
 import numpy as np
 
+from experiments import common
 from sgp_jax.data import dataset as ds_lib
 from sgp_jax.data import scores
 from sgp_jax.envs import behaviour
 from sgp_jax.envs import brax_env
 
-_WORKDIR = flags.DEFINE_string(
-    "workdir", None, "Directory for behaviour checkpoints, data sets and summary.json.")
-_CONFIG = config_flags.DEFINE_config_file(
-    "config", os.path.join(os.path.dirname(__file__), "configs", "default.py"),
-    "Path to a config file with get_config(); override fields with --config.<name>.")
+_WORKDIR, _CONFIG = common.define_launcher_flags(
+    __file__, workdir_help="Directory for the behaviour checkpoints (policies/, reused "
+    "when their settings match), the data sets (datasets/) and summary.json.")
 
 
 def resolve_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   """A copy with the env's SAC settings filled in (fields left None) and full sizes applied."""
   config = ml_collections.ConfigDict(config.to_dict())
+  if config.env not in brax_env.ENV_NAMES:
+    raise ValueError(f"unknown env {config.env!r}; set --config.env to one of "
+                     f"{', '.join(brax_env.ENV_NAMES)}.")
   env_defaults = config.sac_env_defaults.get(config.env, {})
   for name in [name for name, value in config.sac.items() if value is None]:
     if name not in env_defaults:
@@ -75,10 +75,12 @@ def make_datasets(config: ml_collections.ConfigDict, workdir: str,
 
   Returns the summary also written to `workdir/summary.json`.
   """
+  common.check_nonempty(config, "levels", "formats")
   config = resolve_config(config)
   unknown = set(config.levels) - set(ds_lib.LEVELS)
   if unknown:
     raise ValueError(f"Unknown level(s) {sorted(unknown)}; choose from {ds_lib.LEVELS}.")
+  common.make_workdir(workdir)
   t_start = time.time()
   timings = {}
   env = brax_env.make_env(config.env, config.backend, config.episode_length,
@@ -123,10 +125,10 @@ def make_datasets(config: ml_collections.ConfigDict, workdir: str,
       "medium-replay": ([random_src] + [sac_src(s) for s in policies.replay_steps()],
                         list(policies.replay_steps())),
   }
-  common = dict(env.metadata(), **refs, seed=config.seed,
-                ref_episodes=config.ref_episodes, behaviour_algorithm="brax_sac",
-                stochastic_behaviour=True, generator="sgp_jax make_dataset",
-                jax_version=jax.__version__)
+  shared_meta = dict(env.metadata(), **refs, seed=config.seed,
+                     ref_episodes=config.ref_episodes, behaviour_algorithm="brax_sac",
+                     stochastic_behaviour=True, generator="sgp_jax make_dataset",
+                     jax_version=jax.__version__)
   made: Dict[str, ds_lib.OfflineDataset] = {}
   summary_levels = {}
   needed = set(config.levels)
@@ -149,7 +151,7 @@ def make_datasets(config: ml_collections.ConfigDict, workdir: str,
       arrays, _ = brax_env.collect_episodes(
           sources, jax.random.fold_in(root_key, i), min_transitions=config.num_transitions,
           log=log)
-      meta = dict(common, level=level, policy_checkpoint_steps=steps,
+      meta = dict(shared_meta, level=level, policy_checkpoint_steps=steps,
                   policy_checkpoint_sha256=None if steps is None else [sha(s) for s in steps],
                   includes_random_policy=level in ("random", "medium-replay"))
       dataset = ds_lib.dataset_from_arrays(arrays, meta, name=f"{config.env}-{level}")
@@ -200,14 +202,17 @@ def _write_level(dataset: ds_lib.OfflineDataset, config: ml_collections.ConfigDi
   return out
 
 
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  if not _WORKDIR.value:
-    raise app.UsageError("--workdir is required.")
-  make_datasets(_CONFIG.value, _WORKDIR.value,
-                log=lambda msg: print(msg, flush=True))
+def run(config: ml_collections.ConfigDict, workdir: str, progress=None) -> Dict[str, Any]:
+  """`make_datasets` printing its log (the launcher's run; `progress` is unused)."""
+  return make_datasets(config, workdir, log=lambda msg: print(msg, flush=True))
+
+
+def format_summary(summary: Dict[str, Any]) -> str:
+  """The files written, one line per level."""
+  return "\n".join(f"{level}: {', '.join(entry['files'])}"
+                   for level, entry in summary["levels"].items())
 
 
 if __name__ == "__main__":
-  app.run(main)
+  app.run(common.launcher_main(run, format_summary, _WORKDIR, _CONFIG),
+          flags_parser=common.parse_flags)

@@ -99,7 +99,8 @@ def plot(rows, path: str) -> str:
 
 def run(config, workdir: str, progress: Optional[Callable] = None) -> dict:
   """Data, score training and BVP plans; writes summary.json and pendulum.png."""
-  os.makedirs(workdir, exist_ok=True)
+  common.check_nonempty(config, "plan.betas")
+  common.make_workdir(workdir)
   t0 = time.time()
   key_data, key_init = jax.random.split(jax.random.PRNGKey(config.seed))
   data = pendulum.make_dataset(key_data, config.num_samples, PARAMS)

@@ -272,7 +272,8 @@ def plot_admissibility(curves: dict, path: str) -> str:
 # -------------------------------------------------------------------- run
 def run(config, workdir: str, progress: Optional[Callable] = None) -> dict:
   """Both parts; writes summary.json, likelihood.png and admissibility.png."""
-  os.makedirs(workdir, exist_ok=True)
+  common.check_nonempty(config, "descent.num_starts")
+  common.make_workdir(workdir)
   t0 = time.time()
   likelihood, lik_curves = likelihood_part(config, workdir, progress)
   admissibility, adm_curves = admissibility_part(config, workdir, progress)

@@ -1,5 +1,6 @@
 """Default cart-pole comparison config (SPEC B.6, E.5, E.6): ~5-8 minutes on 2 CPU cores
-when the models come from a finished cart-pole run (source_workdir)."""
+when the models come from a finished cart-pole run (--config.source_workdir); by
+default small ones are trained here first."""
 import ml_collections
 
 
@@ -7,8 +8,9 @@ def get_config() -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
   c.seed = 0
   # Dynamics + xu score: loaded from <source_workdir>/models (written by
-  # experiments.cartpole_swingup.main); trained here with the `cartpole` sizes if absent.
-  c.source_workdir = "/work/runs/cartpole_default"
+  # experiments.cartpole_swingup.main --workdir=<source_workdir>); '' trains them here
+  # with the `cartpole` sizes.
+  c.source_workdir = ""
   c.cartpole = ml_collections.ConfigDict(dict(
       num_candidates=100_000, dynamics_epochs=30, score_epochs=60, score_max_points=50_000))
   c.ensemble = ml_collections.ConfigDict(dict(

@@ -10,5 +10,4 @@ from experiments.d4rl_benchmark.configs import hopper
 def get_config():
   c = hopper.get_config()
   c.env = "ant"
-  c.data_dir = "/work/runs/make_dataset_ant/datasets"
   return c

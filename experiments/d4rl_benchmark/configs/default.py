@@ -9,7 +9,9 @@ import ml_collections
 def get_config() -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
   c.seed = 0  # training seed s (< eval.num_seeds) initialises and batches with seed + s
-  c.data_dir = "/work/runs/make_dataset_halfcheetah/datasets"
+  # The folder of `{env}-{level}.npz` written by experiments.make_dataset (its
+  # <workdir>/datasets); required: pass --config.data_dir.
+  c.data_dir = ""
   c.env = "halfcheetah"
   c.levels = ("medium",)
   # Learned components (min/max normalisers; SPEC B.8 architecture, smaller).

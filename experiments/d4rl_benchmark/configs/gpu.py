@@ -1,13 +1,13 @@
 """SPEC B.8 sizes: [1024]*4 networks, 1000 epochs, batch 2048 (for an accelerator).
 
-The env's own config supplies the data directory and per-level betas; pick it after a
-colon (halfcheetah when omitted):
+The env's own config supplies the per-level betas; pick it after a colon (halfcheetah
+when omitted):
   --config=experiments/d4rl_benchmark/configs/gpu.py:hopper
 Point --config.data_dir at full-size data sets (make_dataset --config.full=True).
 """
 import importlib
 
-# env -> the config module that holds its data directory and betas
+# env -> the config module that holds its betas
 ENV_CONFIGS = {"halfcheetah": "default", "hopper": "hopper", "walker2d": "walker2d",
                "ant": "ant"}
 

@@ -13,7 +13,6 @@ LEVELS = ("random", "medium", "medium-replay", "medium-expert", "expert")
 def get_config():
   c = default.get_config()
   c.env = "hopper"
-  c.data_dir = "/work/runs/make_dataset_hopper_v2/datasets"
   c.levels = ("medium", "medium-expert")
   c.plan.betas = {level: 1.0 for level in LEVELS}
   c.plan.beta_mins = {level: 0.5 for level in LEVELS}
