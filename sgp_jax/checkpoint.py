@@ -124,6 +124,34 @@ def _quiet_async_errors():
     sys.unraisablehook = previous
 
 
+def _multiprocess() -> bool:
+  return jax.process_count() > 1
+
+
+def _to_host(tree: Any) -> Any:
+  """With several processes (`sgp_jax.distributed`), every process holds the same
+  process-local arrays, which orbax refuses: they are saved as numpy arrays, written
+  by process 0 into the one directory all processes name (a shared filesystem)."""
+  return jax.device_get(tree) if _multiprocess() else tree
+
+
+def _after_primary(name: str, write) -> None:
+  """Runs `write()` in process 0 only, then waits for every process."""
+  if jax.process_index() == 0:
+    write()
+  if _multiprocess():
+    from jax.experimental import multihost_utils
+    multihost_utils.sync_global_devices(name)
+
+
+def _abstract(target: Any) -> Any:
+  """What orbax restores into: shapes and dtypes of `target` (numpy arrays with
+  several processes, see `_to_host`)."""
+  if _multiprocess():
+    return jax.device_get(target)
+  return jax.tree_util.tree_map(ocp.utils.to_shape_dtype_struct, target)
+
+
 class TrainCheckpointer:
   """Keeps the latest `max_to_keep` training states of one run under `directory`,
   one folder per step (`step_dir`)."""
@@ -151,10 +179,11 @@ class TrainCheckpointer:
 
   def save(self, step: int, state: Any, config: dict) -> None:
     self._manager.save(step, args=ocp.args.Composite(
-        state=ocp.args.StandardSave(state), config=ocp.args.JsonSave(config)),
+        state=ocp.args.StandardSave(_to_host(state)), config=ocp.args.JsonSave(config)),
         force=True)
     self._manager.wait_until_finished()
-    write_manifest(self.step_dir(step))
+    _after_primary(f"sgp_jax manifest {self.step_dir(step)}",
+                   lambda: write_manifest(self.step_dir(step)))
 
   def read_config(self, step: int) -> dict:
     """The config saved with `step`, after checking the step's files."""
@@ -173,24 +202,29 @@ class TrainCheckpointer:
     if step is None:
       raise CheckpointError(f"no training checkpoint in {self.directory}.")
     check_manifest(self.step_dir(step), "training checkpoint")
-    abstract = jax.tree_util.tree_map(ocp.utils.to_shape_dtype_struct, target)
     try:
       with _quiet_async_errors():
         out = self._manager.restore(step, args=ocp.args.Composite(
-            state=ocp.args.StandardRestore(abstract), config=ocp.args.JsonRestore()))
+            state=ocp.args.StandardRestore(_abstract(target)),
+            config=ocp.args.JsonRestore()))
     except Exception as e:  # orbax raises many types for unreadable files
       raise CheckpointError(
           f"training checkpoint {self.step_dir(step)} is corrupt or does not match "
           f"the model being trained: {_brief(e)}") from e
-    return out.state, out.config
+    state = jax.tree.map(jax.numpy.asarray, out.state) if _multiprocess() else out.state
+    return state, out.config
 
   def set_aside(self, step: int) -> str:
     """Renames the folder of `step` to `<step>.corrupt` (replacing an older one),
     so that the step can be written again; returns the new path."""
     target = self.step_dir(step) + CORRUPT_SUFFIX
-    if os.path.isdir(target):
-      shutil.rmtree(target)
-    os.rename(self.step_dir(step), target)
+
+    def rename():
+      if os.path.isdir(target):
+        shutil.rmtree(target)
+      os.rename(self.step_dir(step), target)
+
+    _after_primary(f"sgp_jax set aside {target}", rename)
     self._manager.reload()
     return target
 
@@ -203,10 +237,14 @@ def save_model(directory: str, params: Any, config: dict) -> str:
   directory = _abs(directory)
   os.makedirs(directory, exist_ok=True)
   with ocp.StandardCheckpointer() as ckptr:
-    ckptr.save(os.path.join(directory, "params"), params, force=True)
-  write_manifest(os.path.join(directory, "params"))
-  with open(os.path.join(directory, CONFIG_FILE), "w") as f:
-    json.dump(config, f, indent=2, default=_json_default)
+    ckptr.save(os.path.join(directory, "params"), _to_host(params), force=True)
+
+  def write():
+    write_manifest(os.path.join(directory, "params"))
+    with open(os.path.join(directory, CONFIG_FILE), "w") as f:
+      json.dump(config, f, indent=2, default=_json_default)
+
+  _after_primary(f"sgp_jax model {directory}", write)
   return directory
 
 
@@ -234,8 +272,8 @@ def load_params(directory: str, target: Any = None) -> Any:
     with _quiet_async_errors(), ocp.StandardCheckpointer() as ckptr:
       if target is None:
         return ckptr.restore(path)
-      abstract = jax.tree_util.tree_map(ocp.utils.to_shape_dtype_struct, target)
-      return ckptr.restore(path, abstract)
+      params = ckptr.restore(path, _abstract(target))
+      return jax.tree.map(jax.numpy.asarray, params) if _multiprocess() else params
   except Exception as e:
     raise CheckpointError(
         f"model params in {path} are corrupt or do not match the model: "
