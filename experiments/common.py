@@ -9,12 +9,13 @@ learning_rate, validation_fraction (and optionally epochs_per_call).
 """
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
 import sys
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Callable, NoReturn, Optional
 
 import jax
 import jax.numpy as jnp
@@ -131,7 +132,7 @@ USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, FileExistsErro
                CheckpointError)
 
 
-def exit_with_error(message) -> None:
+def exit_with_error(message) -> NoReturn:
   """Prints `error: <message>` as one line on stderr and exits with status 2."""
   print("error: " + " ".join(str(message).split()), file=sys.stderr)
   sys.exit(2)
@@ -140,7 +141,6 @@ def exit_with_error(message) -> None:
 def check_config_overrides(config, argv) -> None:
   """Raises ValueError for the first --config.<field> of `argv` that `config` lacks,
   naming the fields it has (and a close match, if any)."""
-  import difflib
   for arg in argv:
     match = re.match(r"^--?(?:no)?config\.([^=]+)", arg)
     if not match:

@@ -39,7 +39,7 @@ def test_single_shooting_names_a_dynamics_of_the_wrong_dimension():
 def test_single_shooting_refuses_an_empty_batch():
   planner = shooting.make_single_shooting(
       lq_problem(), core.GradientPlannerConfig(horizon=3, num_iters=2))
-  with pytest.raises(ValueError, match="empty batch"):
+  with pytest.raises(ValueError, match="batch is empty"):
     planner.solve_batch(lq_models(), jnp.zeros((0, 2)),
                         jnp.zeros((0, 2), jnp.uint32), jnp.zeros((0,)))
 

@@ -75,7 +75,7 @@ class MPC:
   def run(self, models, x0: Array, key: PRNGKey, beta) -> MPCResult:
     """One closed loop from x0 (dim_x,)."""
     self.planner.check_x0(x0)
-    self._validate(models)
+    self.planner.check_models(models)
     return self._run_jit(models, x0, key, jnp.asarray(beta, jnp.float32))
 
   def run_batch(self, models, x0s: Array, keys: Array, betas) -> MPCResult:
@@ -89,13 +89,8 @@ class MPC:
     if betas.shape != (x0s.shape[0],) or keys.shape[0] != x0s.shape[0]:
       raise ValueError(f"keys {keys.shape} and betas {betas.shape} must have the batch "
                        f"size {x0s.shape[0]} of x0s.")
-    self._validate(models)
+    self.planner.check_models(models)
     return self._run_batch_jit(models, x0s, keys, betas)
-
-  def _validate(self, models) -> None:
-    validate = getattr(self.planner, "_validate", None)
-    if validate is not None:
-      validate(models)
 
   def _run(self, models, x0, key, beta) -> MPCResult:
     key_init, key_steps = jax.random.split(key)

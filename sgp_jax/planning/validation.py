@@ -2,8 +2,8 @@
 
 `check_problem` runs a `ControlProblem`'s callables abstractly (`jax.eval_shape`)
 against the models and raises a ValueError naming the callable and the shapes
-when they do not fit. `ValidatedPlanner` is a `GradientPlanner` that runs such a
-check (and refuses an empty batch) before each public solve, so a wrong model
+when they do not fit. `ValidatedPlanner` is a `GradientPlanner` whose
+`check_models` hook runs such a check before each public solve, so a wrong model
 fails with one clear line instead of deep inside `lax.scan`. Every planner
 factory (single shooting, collocation, transcription, the sampling planners)
 returns one.
@@ -94,15 +94,16 @@ class ValidatedPlanner(GradientPlanner):
     self._validate = validate if validate is not None else (lambda models: None)
     self.x_goal = x_goal
 
-  def solve(self, models, x0, key, beta, theta_init=None):
+  def check_models(self, models) -> None:
+    """Runs `validate(models)` (solve_sharded calls it too)."""
     self._validate(models)
+
+  def solve(self, models, x0, key, beta, theta_init=None):
+    self.check_models(models)
     return super().solve(models, x0, key, beta, theta_init)
 
   def solve_batch(self, models, x0s, keys, betas, theta_init=None):
-    if np.ndim(x0s) == 2 and np.shape(x0s)[0] == 0:
-      raise ValueError("solve_batch got an empty batch (x0s of shape "
-                       f"{np.shape(x0s)}); pass at least one initial state, key and beta.")
-    self._validate(models)
+    self.check_models(models)
     return super().solve_batch(models, x0s, keys, betas, theta_init)
 
 
