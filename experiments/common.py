@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import sgp_jax
-from sgp_jax import compilation_cache
+from sgp_jax import compilation_cache, distributed
 from sgp_jax import models as models_lib
 from sgp_jax import score as score_lib
 from sgp_jax import training
@@ -79,14 +79,25 @@ def versions() -> dict:
 
 
 def write_summary(workdir: str, summary: dict, config=None) -> str:
-  """Writes summary.json (plus the config and versions) and returns its path."""
+  """Writes summary.json (plus the config and versions; process 0 only, see
+  `sgp_jax.distributed`) and returns its path."""
   summary = dict(summary)
   if config is not None:
     summary["config"] = config.to_dict()
   summary["versions"] = versions()
   path = os.path.join(workdir, "summary.json")
-  with open(path, "w") as f:
-    json.dump(summary, f, indent=1, default=lambda o: np.asarray(o).tolist())
+  if distributed.is_primary():
+    with open(path, "w") as f:
+      json.dump(summary, f, indent=1, default=lambda o: np.asarray(o).tolist())
+  return path
+
+
+def save_figure(fig, path: str, dpi: int = 100) -> str:
+  """Saves a matplotlib figure (process 0 only), closes it, returns `path`."""
+  if distributed.is_primary():
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+  pyplot().close(fig)
   return path
 
 
@@ -206,12 +217,26 @@ def define_launcher_flags(main_file: str, workdir_help: Optional[str] = None):
   flags.DEFINE_bool(
       "traceback", False, "On an error, show the full Python traceback instead of the "
       "one-line 'error: <message>' (exit status 2).")
+  flags.DEFINE_bool(
+      "distributed", False, "Run as one process of several (jax.distributed): plan and "
+      "episode batches are sharded over the devices of all processes. Without "
+      "--coordinator_address the cluster is read from the environment (SLURM, Open "
+      "MPI, a Cloud TPU pod slice). Every process runs the same command with the same "
+      "--workdir on a shared filesystem; process 0 writes summaries and plots.")
+  flags.DEFINE_string(
+      "coordinator_address", None, "With --distributed: host:port of process 0, for "
+      "clusters jax does not detect (then also --num_processes and --process_id).")
+  flags.DEFINE_integer("num_processes", None, "With --coordinator_address: the number "
+                       "of processes.")
+  flags.DEFINE_integer("process_id", None, "With --coordinator_address: this "
+                       "process's index, 0 .. num_processes - 1.")
   flags.DEFINE_string(
       "compilation_cache_dir", compilation_cache.default_cache_dir(),
       "Folder of JAX's persistent compilation cache: programs compiled by one run are "
       "loaded by the next instead of compiled again; '' turns the cache off.")
   if is_main:
-    for name in ("workdir", "config", "traceback", "compilation_cache_dir"):
+    for name in ("workdir", "config", "traceback", "distributed", "coordinator_address",
+                 "num_processes", "process_id", "compilation_cache_dir"):
       flags.FLAGS.register_flag_by_module(sys.argv[0], flags.FLAGS[name])  # for --help
   return workdir, config
 
@@ -242,17 +267,25 @@ def launcher_main(run: Callable, format_summary: Callable, workdir_flag, config_
       raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     if not flags.FLAGS["verbosity"].present:
       logging.set_verbosity(logging.WARNING)  # orbax and jax log every save at INFO
-    bars = progress_lib.TrainingProgress()
+    fl = flags.FLAGS
     try:
-      compilation_cache.enable_compilation_cache(flags.FLAGS.compilation_cache_dir)
-      summary = run(config_flag.value, workdir_flag.value, progress=bars)
+      if fl.distributed:  # before any other jax call
+        distributed.initialize(fl.coordinator_address, fl.num_processes, fl.process_id)
+      elif fl.coordinator_address is not None:
+        raise ValueError("--coordinator_address needs --distributed.")
+      compilation_cache.enable_compilation_cache(fl.compilation_cache_dir)
+      bars = progress_lib.TrainingProgress() if distributed.is_primary() else None
+      try:
+        summary = run(config_flag.value, workdir_flag.value, progress=bars)
+      finally:
+        if bars is not None:
+          bars.close()
     except USER_ERRORS as error:
-      bars.close()
-      if flags.FLAGS.traceback:
+      if fl.traceback:
         raise
       exit_with_error(error)
-    bars.close()
-    print(format_summary(summary))
+    if distributed.is_primary():
+      print(format_summary(summary))
   return main
 
 

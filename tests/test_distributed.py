@@ -14,6 +14,7 @@ import sys
 
 import jax
 import numpy as np
+import pytest
 
 from conftest import LQEnv, lq_models, lq_problem
 
@@ -93,3 +94,45 @@ def test_two_processes_equal_one():
       got = np.asarray(out["cases"][name])
       assert got.shape == np.shape(value), name
       np.testing.assert_allclose(got, value, rtol=1e-5, atol=1e-5, err_msg=name)
+
+
+TINY_CARTPOLE = ["--config.num_candidates=3000", "--config.dynamics.epochs=2",
+                 "--config.score.epochs=2", "--config.plan.num_iters=20",
+                 "--config.score.max_points=2000", "--compilation_cache_dir="]
+
+
+@pytest.mark.slow
+def test_launcher_on_two_processes_equals_one(tmp_path):
+  """The main job with --distributed on 2 processes x 2 devices, sharing one workdir
+  (collective orbax checkpoints, plans over 4 devices): process 0 writes the summary,
+  whose plans equal a one-process run's."""
+  env = dict(os.environ, JAX_PLATFORMS="cpu")
+  command = [sys.executable, "-m", "experiments.cartpole_swingup.main", *TINY_CARTPOLE]
+  one = subprocess.run(command + [f"--workdir={tmp_path / 'one'}"], env=env, cwd=REPO_DIR,
+                       capture_output=True, text=True, timeout=600)
+  assert one.returncode == 0, one.stderr[-3000:]
+  env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") +
+                      " --xla_force_host_platform_device_count=2").strip()
+  flags = [f"--workdir={tmp_path / 'two'}", "--distributed", "--num_processes=2",
+           f"--coordinator_address=localhost:{_free_port()}"]
+  procs = [subprocess.Popen(command + flags + [f"--process_id={i}"], env=env, cwd=REPO_DIR,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+           for i in range(2)]
+  try:
+    outs = [proc.communicate(timeout=600) for proc in procs]
+  finally:
+    for proc in procs:
+      proc.kill()
+  for proc, (stdout, stderr) in zip(procs, outs):
+    assert proc.returncode == 0, stderr[-3000:]
+  assert "total" in outs[0][0] and "total" not in outs[1][0]  # only process 0 reports
+  with open(tmp_path / "one" / "summary.json") as f:
+    want = json.load(f)["per_beta"]
+  with open(tmp_path / "two" / "summary.json") as f:
+    got = json.load(f)["per_beta"]
+  assert len(got) == len(want)
+  for g, w in zip(got, want):
+    assert g["beta"] == w["beta"] and len(g["seeds"]) == len(w["seeds"])
+    for g_seed, w_seed in zip(g["seeds"], w["seeds"]):
+      np.testing.assert_allclose(np.asarray(g_seed["actions"], float),
+                                 np.asarray(w_seed["actions"], float), rtol=1e-4, atol=1e-3)

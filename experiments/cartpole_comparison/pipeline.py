@@ -207,7 +207,7 @@ def plot(rows, path: str) -> str:
   axes[1].axhline(np.pi, color="k", ls=":"); axes[1].set_xlabel("t [s]")
   axes[1].set_ylabel("true θ"); axes[1].legend(fontsize=8)
   axes[1].set_title("true rollouts of each plan (all seeds)")
-  fig.tight_layout(); fig.savefig(path, dpi=100); plt.close(fig)
+  common.save_figure(fig, path, dpi=100)
   return path
 
 

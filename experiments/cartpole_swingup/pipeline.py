@@ -18,6 +18,7 @@ import numpy as np
 
 from experiments import common
 import sgp_jax
+from sgp_jax import distributed
 from sgp_jax import dynamics as dyn_lib
 from sgp_jax import models as models_lib
 from sgp_jax import score as score_lib
@@ -187,9 +188,7 @@ def plot(summary: dict, path: str) -> str:
     ax.set_xlabel("t [s]"); ax.set_ylabel("u [N]")
   axes[0, 0].legend(loc="lower left", fontsize=8)
   axes[2, 0].legend(loc="lower left", fontsize=8)
-  fig.tight_layout()
-  fig.savefig(path, dpi=110)
-  plt.close(fig)
+  common.save_figure(fig, path, dpi=110)
   return path
 
 
@@ -211,8 +210,9 @@ def run(config, workdir: str, progress: Optional[Callable] = None) -> dict:
       "total_seconds": time.time() - t0,
       "versions": {"jax": jax.__version__, "sgp_jax": sgp_jax.__version__},
   })
-  with open(os.path.join(workdir, "summary.json"), "w") as f:
-    json.dump(summary, f, indent=1, default=lambda o: np.asarray(o).tolist())
+  if distributed.is_primary():
+    with open(os.path.join(workdir, "summary.json"), "w") as f:
+      json.dump(summary, f, indent=1, default=lambda o: np.asarray(o).tolist())
   summary["plot"] = plot(summary, os.path.join(workdir, "phase_portraits.png"))
   return summary
 

@@ -62,7 +62,7 @@ def plot(data, z0, z, model, params, path: str, radius: float) -> str:
   ax.plot(z[:, 0], z[:, 1], "o", color="tab:red", label="annealed Langevin end")
   ax.set_aspect("equal"); ax.legend(loc="upper right", fontsize=8)
   ax.set_title("noise-free annealed Langevin on the circle score")
-  fig.tight_layout(); fig.savefig(path, dpi=100); plt.close(fig)
+  common.save_figure(fig, path, dpi=100)
   return path
 
 

@@ -115,7 +115,7 @@ def plot(data, rows, path: str) -> str:
     ax.set_title(f"β = {row['beta']:g}: true path outside corridor "
                  f"{100 * row['true_fraction_outside_mean']:.0f} %", fontsize=10)
     ax.legend(fontsize=8)
-  fig.tight_layout(); fig.savefig(path, dpi=100); plt.close(fig)
+  common.save_figure(fig, path, dpi=100)
   return path
 
 

@@ -35,7 +35,7 @@ from sgp_jax import bc as bc_lib
 from sgp_jax import data as data_lib
 from sgp_jax import dynamics as dyn_lib
 from sgp_jax import ensemble as ens_lib
-from sgp_jax import distance, envs, evaluation
+from sgp_jax import distance, distributed, envs, evaluation
 from sgp_jax import models as models_lib
 from sgp_jax import reward as reward_lib
 from sgp_jax import score as score_lib
@@ -454,9 +454,7 @@ def plot_episode_diagnosis(summary: dict, series: dict, path: str) -> str:
   fell = sum(ep["fell"] for ep in summary["episodes"])
   axes[0].set_title(f"{summary['method']} (β={summary['beta']:g}): "
                     f"{fell} of {len(summary['episodes'])} episodes ended early (red)")
-  fig.tight_layout()
-  fig.savefig(path, dpi=100)
-  plt.close(fig)
+  common.save_figure(fig, path, dpi=100)
   return path
 
 
@@ -466,6 +464,8 @@ def render(env, config, actions, path: str) -> str:
   keys_reset, _ = evaluation.episode_keys(jax.random.PRNGKey(config.eval.seed),
                                           config.eval.num_seeds * config.eval.episodes_per_seed)
   states = [s.pipeline_state for s in evaluation.replay(env, keys_reset[0], actions)]
+  if not distributed.is_primary():
+    return path
   with open(path, "w") as f:
     f.write(html.render(env.brax_env.sys.tree_replace({"opt.timestep": env.brax_env.dt}),
                         states))
@@ -492,7 +492,7 @@ def plot_diagnostics(diag: dict, path: str, env_name: str = "halfcheetah") -> st
       ax.plot(true[0, :, dim], "--", color=f"C{j}", label=f"true x[{dim}]")
     ax.set_title(f"{name}: first plan, predicted (-) vs true (--)")
     ax.set_xlabel("plan step h"); ax.legend(fontsize=8)
-  fig.tight_layout(); fig.savefig(path, dpi=100); plt.close(fig)
+  common.save_figure(fig, path, dpi=100)
   return path
 
 

@@ -125,7 +125,7 @@ def plot(data, rows, mpc_row, path: str) -> str:
                label=f"MPC closed loop, β={mpc_row['beta']:g} "
                      f"(min |x| {mpc_row['min_distance_to_origin']:.2f})")
   axes[1].set_title("MPC (IVP collocation) on the true system"); axes[1].legend(fontsize=8)
-  fig.tight_layout(); fig.savefig(path, dpi=100); plt.close(fig)
+  common.save_figure(fig, path, dpi=100)
   return path
 
 

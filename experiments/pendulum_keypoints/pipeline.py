@@ -93,7 +93,7 @@ def plot(rows, path: str) -> str:
   axes[1].axhline(PARAMS.length, color="k", ls=":"); axes[1].set_xlabel("t")
   axes[1].set_title("||(x_0, x_1)|| along the plan"); axes[1].legend(fontsize=8)
   axes[2].set_title("torque u_t"); axes[2].set_xlabel("t"); axes[2].legend(fontsize=8)
-  fig.tight_layout(); fig.savefig(path, dpi=100); plt.close(fig)
+  common.save_figure(fig, path, dpi=100)
   return path
 
 

@@ -238,7 +238,7 @@ def plot_likelihood(curves: dict, path: str) -> str:
     ax.plot(data, np.zeros_like(data), "ko", ms=6)
     ax.set_xlabel("x")
   axes[1].legend(); axes[2].legend()
-  fig.tight_layout(); fig.savefig(path, dpi=100); plt.close(fig)
+  common.save_figure(fig, path, dpi=100)
   return path
 
 
@@ -265,7 +265,7 @@ def plot_admissibility(curves: dict, path: str) -> str:
             label=name.replace("_", " ") + " (÷ max)")
     ax.plot(data, np.zeros_like(data), "ro")
     ax.set_xlabel("x"); ax.legend(fontsize=8)
-  fig.tight_layout(); fig.savefig(path, dpi=100); plt.close(fig)
+  common.save_figure(fig, path, dpi=100)
   return path
 
 
