@@ -44,6 +44,23 @@ def test_single_shooting_refuses_an_empty_batch():
                         jnp.zeros((0, 2), jnp.uint32), jnp.zeros((0,)))
 
 
+def test_planner_refuses_nan_beta_and_plans_from_integer_states():
+  planner = shooting.make_single_shooting(
+      lq_problem(), core.GradientPlannerConfig(horizon=3, num_iters=2))
+  keys = jax.random.split(jax.random.PRNGKey(0), 2)
+  with pytest.raises(ValueError, match=r"betas contains NaN or inf: \[0.1 nan\]"):
+    planner.solve_batch(lq_models(), jnp.zeros((2, 2)), keys, jnp.array([0.1, np.nan]))
+  with pytest.raises(ValueError, match="beta contains NaN"):
+    planner.solve(lq_models(), jnp.zeros(2), keys[0], float("nan"))
+  # Integer initial states are planned from as float32 (not a TypeError in lax.scan).
+  ints = planner.solve_batch(lq_models(), jnp.array([[1, 0], [0, 1]]), keys, jnp.full(2, 0.1))
+  floats = planner.solve_batch(lq_models(), jnp.array([[1.0, 0.0], [0.0, 1.0]]), keys,
+                               jnp.full(2, 0.1))
+  np.testing.assert_array_equal(ints.actions, floats.actions)
+  one = planner.solve(lq_models(), np.array([1, 0]), keys[0], 0.1)
+  np.testing.assert_allclose(one.actions, floats.actions[0], rtol=1e-6, atol=1e-6)
+
+
 # ------------------------------------------------------------------ score models
 @pytest.mark.parametrize("sigmas, bad", [([0.1, np.nan], r"\[nan\]"),
                                          ([np.inf], r"\[inf\]"),
