@@ -101,6 +101,7 @@ def test_training_writes_checkpoints_and_resumes(trained):
   np.testing.assert_allclose(policy(bc_params, data.x[:4]), m["bc"](params["bc"], data.x[:4]))
 
 
+@pytest.mark.slow  # about 45 s of compiles on 2 cores; .ci/run runs it after the fast suite
 def test_mpc_evaluator_all_planners(trained):
   config, _, _, m, params, _ = trained
   env = LinearEnv(episode_length=5)

@@ -76,7 +76,17 @@ def tiny_kernel_env(monkeypatch):
   monkeypatch.delenv("SGP_JAX_SOURCE", raising=False)
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=os.path.basename)
+def _needs_brax(path: str) -> bool:
+  """Whether the notebook's setup cell installs the brax extra."""
+  cells = nbformat.read(path, as_version=4).cells
+  return any('SGP_JAX_EXTRAS = "[brax]"' in c.source for c in cells if c.cell_type == "code")
+
+
+# Notebooks that compile brax environments take about a minute on 2 cores: `slow`
+# (.ci/run runs them after the fast suite).
+@pytest.mark.parametrize("path", [
+    pytest.param(p, marks=pytest.mark.slow) if _needs_brax(p) else p
+    for p in NOTEBOOKS], ids=os.path.basename)
 def test_notebook_runs_on_tiny_sizes(path, tmp_path, tiny_kernel_env):
   nb = nbformat.read(path, as_version=4)
   nb.cells.append(nbformat.v4.new_code_cell(
