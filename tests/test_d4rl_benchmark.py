@@ -268,6 +268,7 @@ def test_shipped_configs_are_complete(name):
 
 
 
+@pytest.mark.slow  # about 10 s of compiles on 2 cores; .ci/run runs it after the fast suite
 def test_diagnose_episodes(trained, tmp_path):
   """Per-step plan error and distance to data along the benchmark's own episodes."""
   config, data, _, m, params, _ = trained

@@ -74,10 +74,10 @@ def test_launcher_docstring_lists_every_config_field(name):
 
 # The cart-pole comparison's tiny run (about a minute) runs with the slow suite.
 @pytest.mark.parametrize("name", [
-    # The three longest (15-45 s on 2 cores) are `slow`; .ci/run runs them after the
+    # The four longest (13-45 s on 2 cores) are `slow`; .ci/run runs them after the
     # fast suite.
     pytest.param(n, marks=pytest.mark.slow)
-    if n in ("cartpole_comparison", "simple_1d", "corridor") else n
+    if n in ("cartpole_comparison", "simple_1d", "corridor", "circle") else n
     for n in sorted(TINY)])
 def test_pipeline_tiny_run_writes_summary_and_plots(name, tmp_path):
   pipeline = importlib.import_module(f"experiments.{name}.pipeline")
