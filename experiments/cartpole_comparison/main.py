@@ -29,9 +29,9 @@ Config fields (override with --config.FIELD=VALUE):
                                cem_ensemble, cem_dde, mppi_dde to run
 
 Example:
-  python -m experiments.cartpole_comparison.main --workdir=/tmp/cp_cmp
+  python -m experiments.cartpole_comparison.main --workdir=runs/cp_cmp
   python -m experiments.cartpole_swingup.main --workdir=runs/cartpole_swingup
-  python -m experiments.cartpole_comparison.main --workdir=/tmp/cp_cmp \
+  python -m experiments.cartpole_comparison.main --workdir=runs/cp_cmp \
       --config.source_workdir=runs/cartpole_swingup
 """
 from absl import app

@@ -26,8 +26,8 @@ Config fields (override with --config.FIELD=VALUE):
   plan.num_seeds            plan seeds (random initial actions) per beta
 
 Example:
-  python -m experiments.cartpole_swingup.main --workdir=/tmp/cartpole
-  python -m experiments.cartpole_swingup.main --workdir=/tmp/cp \
+  python -m experiments.cartpole_swingup.main --workdir=runs/cartpole
+  python -m experiments.cartpole_swingup.main --workdir=runs/cp \
       --config.plan.betas='(0.0, 0.1)' --config.plan.num_iters=2000
 """
 from absl import app

@@ -15,7 +15,7 @@ Config fields (override with --config.FIELD=VALUE):
   eval_points                  samples per level for the score-error check
 
 Example:
-  python -m experiments.circle.main --workdir=/tmp/circle
+  python -m experiments.circle.main --workdir=runs/circle
 """
 from absl import app
 

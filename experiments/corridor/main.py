@@ -19,7 +19,7 @@ Config fields (override with --config.FIELD=VALUE):
   plan.path_weight/action_weight/terminal_weight   the cost's weights
 
 Example:
-  python -m experiments.corridor.main --workdir=/tmp/corridor
+  python -m experiments.corridor.main --workdir=runs/corridor
 """
 from absl import app
 

@@ -41,13 +41,13 @@ Config fields (override with --config.FIELD=VALUE):
 
 Example:
   python -m experiments.make_dataset.main --workdir=runs/data_halfcheetah
-  python -m experiments.d4rl_benchmark.main --workdir=/tmp/d4rl \
+  python -m experiments.d4rl_benchmark.main --workdir=runs/d4rl \
       --config.data_dir=runs/data_halfcheetah/datasets
   python -m experiments.make_dataset.main --workdir=runs/data_hopper --config.env=hopper
-  python -m experiments.d4rl_benchmark.main --workdir=/tmp/d4rl \
+  python -m experiments.d4rl_benchmark.main --workdir=runs/d4rl \
       --config=experiments/d4rl_benchmark/configs/hopper.py \
       --config.data_dir=runs/data_hopper/datasets
-  python -m experiments.d4rl_benchmark.main --workdir=/tmp/d4rl \
+  python -m experiments.d4rl_benchmark.main --workdir=runs/d4rl \
       --config=experiments/d4rl_benchmark/configs/gpu.py:hopper \
       --config.data_dir=runs/data_hopper/datasets   # B.8 sizes
 """

@@ -24,7 +24,7 @@ Config fields (override with --config.FIELD=VALUE):
                                uses only the smallest level
 
 Example:
-  python -m experiments.light_dark.main --workdir=/tmp/light_dark
+  python -m experiments.light_dark.main --workdir=runs/light_dark
 """
 from absl import app
 

@@ -1,6 +1,6 @@
 r"""Generates the five D4RL-style levels for one brax env.
 
-  python -m experiments.make_dataset.main --workdir=/tmp/ds \
+  python -m experiments.make_dataset.main --workdir=runs/ds \
       --config=experiments/make_dataset/configs/default.py --config.env=hopper
 
 Writes into the workdir:

@@ -17,7 +17,7 @@ Config fields (override with --config.FIELD=VALUE):
   plan.betas                   one plan per beta (batched in one solve)
 
 Example:
-  python -m experiments.pendulum_keypoints.main --workdir=/tmp/pendulum
+  python -m experiments.pendulum_keypoints.main --workdir=runs/pendulum
 """
 from absl import app
 

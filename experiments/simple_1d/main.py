@@ -31,7 +31,7 @@ Config fields (override with --config.FIELD=VALUE):
   validation_fraction          the MLP ensemble and its (joint) training
 
 Example:
-  python -m experiments.simple_1d.main --workdir=/tmp/simple_1d
+  python -m experiments.simple_1d.main --workdir=runs/simple_1d
 """
 from absl import app
 

@@ -1,6 +1,6 @@
 """Default config: D4RL-style data sets for one brax env, sized for a 2-core CPU.
 
-Run: python -m experiments.make_dataset.main --workdir=/tmp/ds --config.env=hopper
+Run: python -m experiments.make_dataset.main --workdir=runs/ds --config.env=hopper
 Use `--config.full=True` for D4RL sizes (1M transitions per level, 1M SAC steps).
 SAC steps, evals, reward scaling and discount default per env (`sac_env_defaults`);
 set any of them with --config.sac.<name>.
