@@ -40,7 +40,7 @@ def _check_inputs(z: Array, data: Array) -> None:
         f"query z must have shape (..., {data.shape[-1]}) to match data of "
         f"shape {data.shape}, got {z.shape}.")
   if not isinstance(data, jax.core.Tracer):
-    finite = np.isfinite(np.asarray(data, np.float64))
+    finite = np.isfinite(np.asarray(data))  # no copy for a host float array
     if not finite.all():
       rows = np.flatnonzero(~finite.all(axis=-1))
       raise ValueError(f"data has NaN or inf in {rows.size} of {data.shape[0]} rows "
