@@ -75,7 +75,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sgp_jax.types import Array
+from sgp_jax.types import Array, PRNGKey
 
 DIM_STATE, DIM_OBS, DIM_U = 5, 12, 2
 NUM_KEYPOINTS = 5
@@ -342,7 +342,124 @@ def rollout(state0: Array, us: Array,
   return jnp.concatenate([state0[None], xs], 0)
 
 
+def pusher_at_face(pose: Array, face: Array, offset: Array, gap: Array,
+                   params: PusherSliderParams = PusherSliderParams()) -> Array:
+  """The pusher centre (..., 2) `gap` (m) outside face `face` of boxes at poses (..., 3).
+
+  face: 0 the +x face, 1 +y, 2 -x, 3 -y (box frame); offset: the face coordinate along
+  the face tangent (m). The rim of a disc pusher is `gap` from the face.
+  """
+  normals = jnp.asarray(_FACE_NORMALS, pose.dtype)[face]
+  tangents = jnp.asarray(_FACE_TANGENTS, pose.dtype)[face]
+  half_n = jnp.asarray(params.half_extents, pose.dtype)[jnp.asarray(_FACE_AXIS)[face]]
+  body = ((half_n + params.pusher_radius + gap)[..., None] * normals
+          + jnp.asarray(offset, pose.dtype)[..., None] * tangents)
+  return pose[..., :2] + _rotate(pose[..., 2], body)
+
+
+@dataclasses.dataclass(frozen=True)
+class TeleopConfig:
+  """Teleoperation-like random pushes (`make_teleop_dataset`).
+
+  Each episode puts the box at a random pose in [pose_low, pose_high] (x, y, theta)
+  and the pusher `U[0, max_gap]` outside a random face, at a random face coordinate
+  within `face_fraction` of the half face. The operator then pushes for
+  `episode_length` steps towards the face, the push direction turned from the inward
+  normal by a per-episode angle in [-max_push_angle, max_push_angle] (along or across
+  the face), at a per-episode speed in [min_speed, max_speed] per step, with Gaussian
+  command noise of std `action_noise` per step; with probability `random_fraction` a
+  step is instead a uniform random command in [-u_max, u_max]^2.
+  """
+  pose_low: tuple = (-0.3, -0.25, -0.6)
+  pose_high: tuple = (0.3, 0.1, 0.6)
+  max_gap: float = 0.04
+  face_fraction: float = 0.9
+  max_push_angle: float = 0.7
+  min_speed: float = 0.01
+  max_speed: float = 0.05
+  action_noise: float = 0.01
+  random_fraction: float = 0.2
+
+  def __post_init__(self):
+    if len(self.pose_low) != 3 or len(self.pose_high) != 3 or any(
+        lo > hi for lo, hi in zip(self.pose_low, self.pose_high)):
+      raise ValueError(f"pose_low {self.pose_low} and pose_high {self.pose_high} must be "
+                       "(x, y, theta) triples with low <= high.")
+    if not (0.0 <= self.min_speed <= self.max_speed and self.max_gap >= 0.0
+            and 0.0 <= self.face_fraction <= 1.0 and 0.0 <= self.random_fraction <= 1.0
+            and self.action_noise >= 0.0):
+      raise ValueError("need 0 <= min_speed <= max_speed, max_gap >= 0, action_noise >= 0 "
+                       "and face_fraction, random_fraction in [0, 1].")
+
+
+def teleop_episodes(key: PRNGKey, num_episodes: int, episode_length: int,
+                    params: PusherSliderParams = PusherSliderParams(),
+                    teleop: TeleopConfig = TeleopConfig()):
+  """Random teleoperation-like push episodes (see `TeleopConfig`).
+
+  Returns (states (E, L+1, 5), commands (E, L, 2)): the pose states and the clipped
+  commands that produced them.
+  """
+  if num_episodes < 1 or episode_length < 1:
+    raise ValueError(f"need num_episodes >= 1 and episode_length >= 1, got "
+                     f"{num_episodes} and {episode_length}.")
+  t = teleop
+  keys = jax.random.split(key, 8)
+  e, n = int(num_episodes), int(episode_length)
+  pose = jax.random.uniform(keys[0], (e, 3), minval=jnp.asarray(t.pose_low),
+                            maxval=jnp.asarray(t.pose_high))
+  face = jax.random.randint(keys[1], (e,), 0, 4)
+  half_t = jnp.asarray(params.half_extents)[1 - jnp.asarray(_FACE_AXIS)[face]]
+  offset = t.face_fraction * half_t * jax.random.uniform(keys[2], (e,), minval=-1.0,
+                                                         maxval=1.0)
+  gap = jax.random.uniform(keys[3], (e,), maxval=t.max_gap)
+  pusher = pusher_at_face(pose, face, offset, gap, params)
+  turn = jax.random.uniform(keys[4], (e,), minval=-t.max_push_angle,
+                            maxval=t.max_push_angle)
+  speed = jax.random.uniform(keys[5], (e,), minval=t.min_speed, maxval=t.max_speed)
+  inward = -_rotate(pose[:, 2], jnp.asarray(_FACE_NORMALS)[face])
+  push = speed[:, None] * _rotate(turn, inward)
+  noise = t.action_noise * jax.random.normal(keys[6], (e, n, 2))
+  k_rand, k_pick = jax.random.split(keys[7])
+  uniform = jax.random.uniform(k_rand, (e, n, 2), minval=-params.u_max,
+                               maxval=params.u_max)
+  pick = jax.random.bernoulli(k_pick, t.random_fraction, (e, n, 1))
+  commands = clip_action(jnp.where(pick, uniform, push[:, None] + noise), params)
+  state0 = jnp.concatenate([pose, pusher], -1)
+  states = jax.jit(jax.vmap(lambda x, us: rollout(x, us, params)))(state0, commands)
+  return states, commands
+
+
+def make_teleop_dataset(key: PRNGKey, num_episodes: int, episode_length: int,
+                        params: PusherSliderParams = PusherSliderParams(),
+                        teleop: TeleopConfig = TeleopConfig()):
+  """`teleop_episodes` as a validated offline data set of 12-D observations.
+
+  Returns a `sgp_jax.data.OfflineDataset` with num_episodes * episode_length rows in
+  episode order: observations / next_observations (N, 12) (keypoints, pusher), actions
+  (N, 2) the executed commands, `timeouts` at each episode's last step. The task gives
+  no reward: `rewards` are zeros and metadata["rewards"] says so.
+  """
+  from sgp_jax.data.dataset import dataset_from_arrays  # numpy-only module
+  states, commands = teleop_episodes(key, num_episodes, episode_length, params, teleop)
+  obs = np.asarray(observe(states, params))
+  n = num_episodes * episode_length
+  timeouts = np.zeros((num_episodes, episode_length), bool)
+  timeouts[:, -1] = True
+  return dataset_from_arrays(
+      {"observations": obs[:, :-1].reshape(n, DIM_OBS),
+       "next_observations": obs[:, 1:].reshape(n, DIM_OBS),
+       "actions": np.asarray(commands).reshape(n, DIM_U),
+       "rewards": np.zeros(n, np.float32), "terminals": np.zeros(n, bool),
+       "timeouts": timeouts.reshape(n)},
+      metadata={"env": "pusher_slider", "generator": "teleop", "rewards": "not given",
+                "num_episodes": int(num_episodes), "episode_length": int(episode_length),
+                "params": dataclasses.asdict(params), "teleop": dataclasses.asdict(teleop)},
+      name="pusher-slider teleop data")
+
+
 __all__ = ["DIM_STATE", "DIM_OBS", "DIM_U", "NUM_KEYPOINTS", "PusherSliderParams",
            "uniform_pressure_c", "keypoints", "fit_pose", "rigidity_error", "observe",
            "state_from_observation", "pusher_gap", "contact_displacement", "clip_action",
-           "step", "step_observation", "rollout"]
+           "step", "step_observation", "rollout", "pusher_at_face", "TeleopConfig",
+           "teleop_episodes", "make_teleop_dataset"]
