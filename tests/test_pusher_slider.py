@@ -199,3 +199,30 @@ def test_step_vmaps_and_has_finite_gradients():
   assert all(bool(jnp.all(jnp.isfinite(gi))) for gi in g)
   g = jax.grad(lambda kp: ps.rigidity_error(kp))(ps.keypoints(jnp.zeros(3)))
   assert bool(jnp.all(jnp.isfinite(g)))
+
+
+def test_pusher_at_face_sits_at_the_gap():
+  pose = jnp.array([[0.1, -0.2, 0.4], [0.0, 0.3, -1.0], [0.0, 0.0, 0.0], [0.2, 0.1, 2.0]])
+  params = ps.PusherSliderParams(pusher_radius=0.01)
+  gap = jnp.array([0.0, 0.01, 0.02, 0.005])
+  pusher = ps.pusher_at_face(pose, jnp.arange(4), jnp.array([0.01, -0.02, 0.0, 0.03]), gap,
+                             params)
+  gaps = ps.pusher_gap(jnp.concatenate([pose, pusher], -1), params)
+  np.testing.assert_allclose(gaps, gap, atol=1e-6)
+
+
+def test_teleop_dataset_is_the_simulator_and_pushes_the_box():
+  params = ps.PusherSliderParams(pusher_radius=0.01)
+  ds = ps.make_teleop_dataset(jax.random.PRNGKey(3), 40, 5, params)
+  obs, act, nxt = ds.observations, ds.actions, ds.next_observations
+  assert obs.shape == nxt.shape == (200, 12) and act.shape == (200, 2)
+  np.testing.assert_array_equal(np.nonzero(ds.timeouts)[0], np.arange(4, 200, 5))
+  assert np.abs(act).max() <= params.u_max
+  # Every row is one simulator step of its command, and episodes chain.
+  stepped = jax.jit(jax.vmap(lambda x, u: ps.step_observation(x, u, params)))(obs, act)
+  np.testing.assert_allclose(stepped, nxt, atol=1e-5)
+  inside = ~ds.timeouts[:-1]
+  np.testing.assert_array_equal(obs[1:][inside], nxt[:-1][inside])
+  assert np.asarray(ps.rigidity_error(jnp.asarray(nxt[:, :10]), params)).max() < 1e-5
+  moved = np.linalg.norm(nxt[:, 8:10] - obs[:, 8:10], axis=1) > 1e-3
+  assert 0.2 < moved.mean() < 0.95  # pushes and free moves

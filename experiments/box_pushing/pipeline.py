@@ -23,8 +23,11 @@ Methods, each with the same budget of trajectory evaluations per replan:
   sgp          single shooting, the learned dynamics, beta * the xu score penalty
   beta0        the same planner with beta = 0
   ensemble     gradient shooting on mean_k J_k + beta Var_k J_k over K members
-  cem_score    CEM on cost + beta * the score value (Tweedie, SGP's levels and beta)
+  cem_score    CEM on cost + beta * the score value (Tweedie; SGP's noise levels)
   mppi_score   MPPI on the same loss
+  true_model   reference: gradient shooting through the simulator itself (beta = 0),
+               what the planner reaches with a perfect model
+Any method but true_model may be given as '<method>@<beta>' to override its beta.
 
 Reported per method (mean +- std over every episode): the TRUE box's final position
 and orientation error, the success rate, the rigidity error of the keypoints each
@@ -35,7 +38,6 @@ score from noisy keypoints, rigidity error before and after.
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 import time
 from typing import Callable, Optional
@@ -45,17 +47,18 @@ import jax.numpy as jnp
 import numpy as np
 
 from experiments import common
+from sgp_jax import distributed
 from sgp_jax import ensemble as ens_lib
-from sgp_jax import models as models_lib
 from sgp_jax import dynamics as dyn_lib
 from sgp_jax import score as score_lib
 from sgp_jax.normalization import Normalizer
 from sgp_jax.planning import core, mpc as mpc_lib, penalties, sampling_planners, shooting
 from sgp_jax.sampling import annealed_langevin
 from sgp_jax.systems import pusher_slider as ps
+from sgp_jax.types import Transitions
 
-METHODS = ("sgp", "beta0", "ensemble", "cem_score", "mppi_score")
-GRADIENT_METHODS = ("sgp", "beta0", "ensemble")
+METHODS = ("sgp", "beta0", "ensemble", "cem_score", "mppi_score", "true_model")
+GRADIENT_METHODS = ("sgp", "beta0", "ensemble", "true_model")
 GOAL_NAMES = ("left", "centre", "right")
 KP = 2 * ps.NUM_KEYPOINTS  # the keypoint block of the 12-D observation
 
@@ -78,9 +81,16 @@ def check_config(config) -> None:
   """Raises ValueError for a config that cannot run, before any data or training."""
   common.check_nonempty(config, "methods", "goals.x", "goals.num_starts", "mpc.num_steps",
                         "mpc.num_iters")
-  unknown = [m for m in config.methods if m not in METHODS]
-  if unknown:
-    raise ValueError(f"unknown method(s) {unknown}; choose from {METHODS}.")
+  for name in config.methods:
+    base, sep, beta = name.partition("@")
+    if base not in METHODS or (sep and base == "true_model"):
+      raise ValueError(f"unknown method {name!r}; choose from {METHODS} (any but "
+                       "true_model optionally as '<method>@<beta>').")
+    if sep:
+      try:
+        float(beta)
+      except ValueError:
+        raise ValueError(f"method {name!r}: {beta!r} after '@' is not a number.") from None
   if config.data.num_episodes * config.data.episode_length < 10:
     raise ValueError("the data set needs at least 10 transitions; raise "
                      "--config.data.num_episodes or --config.data.episode_length.")
@@ -96,7 +106,6 @@ def make_data(config, params: ps.PusherSliderParams):
   """(OfflineDataset of raw commands, Transitions with u = a = command / u_max)."""
   ds = ps.make_teleop_dataset(jax.random.PRNGKey(config.seed), config.data.num_episodes,
                               config.data.episode_length, params, teleop_config(config))
-  from sgp_jax.types import Transitions
   data = Transitions(x=jnp.asarray(ds.observations),
                      u=jnp.asarray(ds.actions) / params.u_max,
                      x_next=jnp.asarray(ds.next_observations))
@@ -124,8 +133,10 @@ def build_models(config, data) -> dict:
 
 
 def models_needed(methods) -> tuple:
-  needed = {"dynamics", "score", "keypoint_score"}  # the reference model, the prediction
-  if "ensemble" in methods:
+  """The models to train: the ensemble only for the ensemble method (the dynamics
+  and the score serve every other method; the keypoint score the stabilisation)."""
+  needed = {"dynamics", "score", "keypoint_score"}
+  if any(name.partition("@")[0] == "ensemble" for name in methods):
     needed.add("ensemble")
   return tuple(n for n in ("dynamics", "score", "keypoint_score", "ensemble") if n in needed)
 
@@ -197,10 +208,19 @@ def make_problem(m: dict, config, params: ps.PusherSliderParams) -> shooting.Con
       num_levels=score.num_levels)
 
 
-def make_planner(name: str, config, problem, m: dict):
-  """(planner, beta) of method `name` at the configured budget."""
+def make_planner(name: str, config, problem, m: dict, params: ps.PusherSliderParams):
+  """(planner, beta) of method `name` ('<method>' or '<method>@<beta>') at the
+  configured budget."""
+  base_name, sep, beta = name.partition("@")
+  planner, default_beta = _planner(base_name, config, problem, m, params)
+  return planner, float(beta) if sep else default_beta
+
+
+def _planner(name: str, config, problem, m: dict, params: ps.PusherSliderParams):
   c, s = config.mpc, config.sampling
-  base = dict(horizon=c.horizon, action_low=-1.0, action_high=1.0, record_history=False)
+  bound = 1.0 if c.bound_plan else None  # else only the executed command is clipped
+  base = dict(horizon=c.horizon, action_low=None if bound is None else -bound,
+              action_high=bound, record_history=False)
   grad_cfg = core.GradientPlannerConfig(num_iters=c.num_iters, learning_rate=c.learning_rate,
                                         init_std=c.init_std, **base)
   samp_cfg = sampling_planners.SamplingPlannerConfig(
@@ -212,15 +232,19 @@ def make_planner(name: str, config, problem, m: dict):
     return shooting.make_single_shooting(problem, grad_cfg), config.betas.sgp
   if name == "beta0":
     return shooting.make_single_shooting(no_score, grad_cfg), 0.0
+  if name == "true_model":
+    step = true_step(params)
+    return shooting.make_single_shooting(
+        no_score._replace(dynamics=lambda p, x, a: step(x, a)), grad_cfg), 0.0
   if name == "ensemble":
     loss = penalties.ensemble_variance_loss(no_score, m["ensemble"], lambda p: p["ensemble"])
     return penalties.make_loss_shooting(no_score, loss, grad_cfg), config.betas.ensemble
   value = penalties.penalized_loss(
       problem, penalties.score_value_penalty(m["score"], lambda p: p["score"]))
   if name == "cem_score":
-    return sampling_planners.make_cem(problem, value, samp_cfg), config.betas.sgp
+    return sampling_planners.make_cem(problem, value, samp_cfg), config.betas.cem_score
   if name == "mppi_score":
-    return sampling_planners.make_mppi(problem, value, samp_cfg), config.betas.sgp
+    return sampling_planners.make_mppi(problem, value, samp_cfg), config.betas.mppi_score
   raise ValueError(f"unknown method {name!r}; choose from {METHODS}.")
 
 
@@ -234,9 +258,14 @@ def wrap_angle(a):
   return (a + np.pi) % (2 * np.pi) - np.pi
 
 
-def predicted_plans(name: str, m: dict, planner_models: dict, states, plan_actions):
+def predicted_plans(name: str, m: dict, planner_models: dict, states, plan_actions,
+                    params: ps.PusherSliderParams):
   """The keypoint trajectories (B, N, T+1, 12) each replan predicts: the learned
-  dynamics' rollout (the ensemble method: the members' mean rollout)."""
+  dynamics' rollout (the ensemble method: the members' mean rollout; true_model:
+  the simulator's)."""
+  name = name.partition("@")[0]
+  if name == "true_model":
+    return executed_plans(states, plan_actions, params)
   if name == "ensemble":
     ens = m["ensemble"]
     one = lambda x, us: jnp.mean(ens.rollout_all(planner_models["ensemble"], x, us), 0)
@@ -281,7 +310,7 @@ def mean_std(values) -> dict:
 
 
 def run_method(name: str, config, problem, m, params_models, goals, starts, params) -> dict:
-  planner, beta = make_planner(name, config, problem, m)
+  planner, beta = make_planner(name, config, problem, m, params)
   loop = mpc_lib.MPC(planner, true_step(params), config.mpc.num_steps,
                      warm_start=config.mpc.warm_start)
   per_goal, episodes, first = [], {}, None
@@ -291,7 +320,7 @@ def run_method(name: str, config, problem, m, params_models, goals, starts, para
     x0s = ps.observe(starts[g], params)
     keys = jax.random.split(jax.random.PRNGKey(config.seed + 100 + g), x0s.shape[0])
     result = loop.run_batch(models, x0s, keys, jnp.full((x0s.shape[0],), beta, jnp.float32))
-    predicted = predicted_plans(name, m, models, result.states, result.plan_actions)
+    predicted = predicted_plans(name, m, models, result.states, result.plan_actions, params)
     executed = executed_plans(result.states, result.plan_actions, params)
     metrics = episode_metrics(config, result, predicted, executed, goal_pose, params)
     per_goal.append({"goal": GOAL_NAMES[g] if len(goals) == 3 else str(g),
@@ -301,12 +330,14 @@ def run_method(name: str, config, problem, m, params_models, goals, starts, para
       episodes.setdefault(k, []).append(v)
     if g == min(1, len(goals) - 1):  # the trajectory plot's episode: the centre goal
       first = {"states": np.asarray(result.states[0]).tolist(),
+               "commands": (params.u_max * np.asarray(result.actions[0])).tolist(),
                "plan_predicted": np.asarray(predicted[0]).tolist(),
                "goal_pose": goal_pose.tolist()}
   seconds = time.time() - start
   episodes = {k: np.concatenate(v) for k, v in episodes.items()}
-  grad = name in GRADIENT_METHODS
-  members = config.ensemble.num_members if name == "ensemble" else 1
+  base_name = name.partition("@")[0]
+  grad = base_name in GRADIENT_METHODS
+  members = config.ensemble.num_members if base_name == "ensemble" else 1
   return {
       "method": name, "beta": float(beta),
       "trajectory_evaluations_per_replan": planner.config.num_iters * (
@@ -443,7 +474,6 @@ def animate_episode(row, path: str, params) -> str:
     ax.set_title(f"{row['method']}: step {t}", fontsize=9)
 
   anim = animation.FuncAnimation(fig, draw, frames=len(xs))
-  from sgp_jax import distributed
   if distributed.is_primary():
     anim.save(path, writer=animation.PillowWriter(fps=4))
   plt.close(fig)
@@ -462,7 +492,8 @@ def run(config, workdir: str, progress: Optional[Callable] = None) -> dict:
   m, params_models, train_metrics = train_models(config, data, workdir, progress)
   t1 = time.time()
   goals = goal_poses(config)
-  starts = [start_states(config, goal, jax.random.PRNGKey(config.seed + 50 + g), params)
+  start_key = jax.random.fold_in(jax.random.PRNGKey(config.seed + 50), config.goals.start_seed)
+  starts = [start_states(config, goal, jax.random.fold_in(start_key, g), params)
             for g, goal in enumerate(goals)]
   problem = make_problem(m, config, params)
   planner_models = {k: v for k, v in params_models.items() if k != "keypoint_score"}

@@ -61,7 +61,7 @@ def _leaves(config, prefix=""):
       yield f"{prefix}{key}", key
 
 
-@pytest.mark.parametrize("name", sorted(TINY))
+@pytest.mark.parametrize("name", sorted(TINY) + ["box_pushing"])
 def test_launcher_docstring_lists_every_config_field(name):
   # Parsed, not imported: importing several launchers would define their flags twice.
   with open(os.path.join(REPO, "experiments", name, "main.py")) as f:
@@ -95,7 +95,6 @@ def test_pipeline_tiny_run_writes_summary_and_plots(name, tmp_path):
   if name == "cartpole_comparison":
     assert [r["method"] for r in saved["per_method"]] == list(tiny_config(name).methods)
     assert len({r["trajectory_evaluations"] for r in saved["per_method"]}) == 1
-
 
 def test_gp_posterior_interpolates_and_reverts_to_the_prior():
   from experiments.simple_1d.pipeline import gp_posterior
