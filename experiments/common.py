@@ -1,6 +1,7 @@
 """Helpers shared by the experiment pipelines: training a model from a config
 section with checkpoints and progress, writing summary.json, matplotlib setup,
-checks a run makes before any training (`make_workdir`, `check_nonempty`), and the
+checks a run makes before any training (`make_workdir`, `check_nonempty`,
+`check_method_names`), and the
 absl launcher around a pipeline (`define_launcher_flags`, `parse_flags`,
 `launcher_main`: one `error:` line and exit status 2 for a user's mistake).
 
@@ -136,6 +137,23 @@ def check_nonempty(config, *fields: str) -> None:
     if isinstance(value, int) and value < 1:
       raise ValueError(f"config.{field} = {value} leaves nothing to run; set "
                        f"--config.{field} to 1 or more.")
+
+
+def check_method_names(methods, known, fixed=()) -> None:
+  """Raises ValueError naming the first entry of `methods` that is not one of `known`,
+  as '<method>' or '<method>@<beta>' (a number), before any training. Methods in
+  `fixed` take no '@<beta>'."""
+  for name in methods:
+    base, sep, beta = name.partition("@")
+    if base not in known or (sep and base in fixed):
+      but = f"any but {', '.join(fixed)} " if fixed else ""
+      raise ValueError(f"unknown method {name!r}; choose from {tuple(known)} ({but}"
+                       "optionally as '<method>@<beta>').")
+    if sep:
+      try:
+        float(beta)
+      except ValueError:
+        raise ValueError(f"method {name!r}: {beta!r} after '@' is not a number.") from None
 
 
 # ------------------------------------------------------------------ launchers
@@ -290,6 +308,6 @@ def launcher_main(run: Callable, format_summary: Callable, workdir_flag, config_
 
 
 __all__ = ["train_config", "train_model", "point_score_model", "versions", "write_summary",
-           "pyplot", "make_workdir", "check_nonempty", "USER_ERRORS", "exit_with_error",
-           "check_config_overrides", "define_launcher_flags", "parse_flags",
+           "pyplot", "make_workdir", "check_nonempty", "check_method_names", "USER_ERRORS",
+           "exit_with_error", "check_config_overrides", "define_launcher_flags", "parse_flags",
            "launcher_main"]

@@ -37,7 +37,8 @@ Config fields (override with --config.FIELD=VALUE):
                                closed-loop steps; plan length T; iterations (= the
                                budget of trajectory evaluations per replan); Adam on a;
                                initial std of a; shift the previous plan; the weight w
-                               of w ||u||^2 per step
+                               of w ||u||^2 per step; bound_plan: clip plans to the
+                               command box (False: only the executed command is clipped)
   betas.sgp/ensemble/cem_score/mppi_score   each method's beta (the score penalty; the
                                ensemble's cost variance; the score value for CEM/MPPI)
   sampling.num_samples/num_elites/sample_std/min_std/smoothing/temperature

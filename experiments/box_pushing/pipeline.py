@@ -38,6 +38,7 @@ score from noisy keypoints, rigidity error before and after.
 """
 from __future__ import annotations
 
+import functools
 import os
 import time
 from typing import Callable, Optional
@@ -81,16 +82,7 @@ def check_config(config) -> None:
   """Raises ValueError for a config that cannot run, before any data or training."""
   common.check_nonempty(config, "methods", "goals.x", "goals.num_starts", "mpc.num_steps",
                         "mpc.num_iters")
-  for name in config.methods:
-    base, sep, beta = name.partition("@")
-    if base not in METHODS or (sep and base == "true_model"):
-      raise ValueError(f"unknown method {name!r}; choose from {METHODS} (any but "
-                       "true_model optionally as '<method>@<beta>').")
-    if sep:
-      try:
-        float(beta)
-      except ValueError:
-        raise ValueError(f"method {name!r}: {beta!r} after '@' is not a number.") from None
+  common.check_method_names(config.methods, METHODS, fixed=("true_model",))
   if config.data.num_episodes * config.data.episode_length < 10:
     raise ValueError("the data set needs at least 10 transitions; raise "
                      "--config.data.num_episodes or --config.data.episode_length.")
@@ -258,6 +250,25 @@ def wrap_angle(a):
   return (a + np.pi) % (2 * np.pi) - np.pi
 
 
+@jax.jit
+def _model_plans(model, model_params, states, plan_actions):
+  """Rollouts (B, N, T+1, 12) of a dynamics model or the members' mean of an ensemble."""
+  if isinstance(model, ens_lib.DynamicsEnsemble):
+    one = lambda x, us: jnp.mean(model.rollout_all(model_params, x, us), 0)
+  else:
+    one = lambda x, us: model.rollout(model_params, x, us)
+  return jax.vmap(jax.vmap(one))(states[:, :-1], plan_actions)
+
+
+@functools.partial(jax.jit, static_argnames="params")
+def executed_plans(states, plan_actions, params: ps.PusherSliderParams):
+  """The simulator's open-loop rollouts (B, N, T+1, 12) of every replan's commands."""
+  def one(x, us):
+    xs = ps.rollout(ps.state_from_observation(x, params), params.u_max * us, params)
+    return ps.observe(xs, params)
+  return jax.vmap(jax.vmap(one))(states[:, :-1], plan_actions)
+
+
 def predicted_plans(name: str, m: dict, planner_models: dict, states, plan_actions,
                     params: ps.PusherSliderParams):
   """The keypoint trajectories (B, N, T+1, 12) each replan predicts: the learned
@@ -266,21 +277,8 @@ def predicted_plans(name: str, m: dict, planner_models: dict, states, plan_actio
   name = name.partition("@")[0]
   if name == "true_model":
     return executed_plans(states, plan_actions, params)
-  if name == "ensemble":
-    ens = m["ensemble"]
-    one = lambda x, us: jnp.mean(ens.rollout_all(planner_models["ensemble"], x, us), 0)
-  else:
-    dyn = m["dynamics"]
-    one = lambda x, us: dyn.rollout(planner_models["dynamics"], x, us)
-  return jax.jit(jax.vmap(jax.vmap(one)))(states[:, :-1], plan_actions)
-
-
-def executed_plans(states, plan_actions, params: ps.PusherSliderParams):
-  """The simulator's open-loop rollouts (B, N, T+1, 12) of every replan's commands."""
-  def one(x, us):
-    xs = ps.rollout(ps.state_from_observation(x, params), params.u_max * us, params)
-    return ps.observe(xs, params)
-  return jax.jit(jax.vmap(jax.vmap(one)))(states[:, :-1], plan_actions)
+  key = "ensemble" if name == "ensemble" else "dynamics"
+  return _model_plans(m[key], planner_models[key], states, plan_actions)
 
 
 def episode_metrics(config, result, predicted, executed, goal_pose, params) -> dict:
@@ -320,8 +318,9 @@ def run_method(name: str, config, problem, m, params_models, goals, starts, para
     x0s = ps.observe(starts[g], params)
     keys = jax.random.split(jax.random.PRNGKey(config.seed + 100 + g), x0s.shape[0])
     result = loop.run_batch(models, x0s, keys, jnp.full((x0s.shape[0],), beta, jnp.float32))
-    predicted = predicted_plans(name, m, models, result.states, result.plan_actions, params)
     executed = executed_plans(result.states, result.plan_actions, params)
+    predicted = (executed if name == "true_model" else predicted_plans(
+        name, m, models, result.states, result.plan_actions, params))
     metrics = episode_metrics(config, result, predicted, executed, goal_pose, params)
     per_goal.append({"goal": GOAL_NAMES[g] if len(goals) == 3 else str(g),
                      "success_rate": float(metrics["success"].mean()),
@@ -418,8 +417,9 @@ def plot_metrics(rows, stab, path: str) -> str:
     else:
       ax.bar(names, [r[key]["mean"] for r in rows], yerr=[r[key]["std"] for r in rows],
              color="tab:blue", alpha=0.7, capsize=3)
-      if key != "final_position_error":
+      if key != "final_position_error":  # true_model's zeros sit at the floor
         ax.set_yscale("log")
+        ax.set_ylim(bottom=1e-4)
     ax.set_title(label, fontsize=9)
     ax.tick_params(axis="x", rotation=30)
   common.save_figure(fig, path, dpi=100)
@@ -499,8 +499,13 @@ def run(config, workdir: str, progress: Optional[Callable] = None) -> dict:
   planner_models = {k: v for k, v in params_models.items() if k != "keypoint_score"}
   if "ensemble" not in planner_models:  # the planners' pytree is the same for every method
     planner_models["ensemble"] = None
-  rows = [run_method(name, config, problem, m, planner_models, goals, starts, params)
-          for name in config.methods]
+  rows = []
+  for name in config.methods:
+    rows.append(run_method(name, config, problem, m, planner_models, goals, starts, params))
+    if distributed.is_primary():  # progress: one line per method
+      print(f"closed loop {name:>14}: success {rows[-1]['success_rate']:4.0%}, final "
+            f"position error {100 * rows[-1]['final_position_error']['mean']:.2f} cm "
+            f"({rows[-1]['seconds_incl_compile']:.0f} s)", flush=True)
   t2 = time.time()
   stab = stabilise(config, m, params_models, data, params)
   summary = {

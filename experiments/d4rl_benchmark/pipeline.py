@@ -220,16 +220,7 @@ def make_planners(config, m: dict, level: str) -> dict:
 
 def check_methods(methods) -> None:
   """Raises ValueError naming any entry of `methods` that is not a method (before training)."""
-  for name in methods:
-    base, sep, beta = name.partition("@")
-    if base not in METHODS or (sep and base == "bc"):
-      raise ValueError(f"unknown method {name!r}; choose from {METHODS} "
-                       "(planning methods optionally as '<method>@<beta>').")
-    if sep:
-      try:
-        float(beta)
-      except ValueError:
-        raise ValueError(f"method {name!r}: {beta!r} after '@' is not a number.") from None
+  common.check_method_names(methods, METHODS, fixed=("bc",))
 
 
 def planner_for(planners: dict, name: str):

@@ -19,7 +19,7 @@ TINY = {"data.num_episodes": 100, "dynamics.epochs": 1, "score.epochs": 1,
         "ensemble.hidden": (16, 16), "ensemble.num_members": 2, "goals.x": (0.0,),
         "goals.num_starts": 2, "mpc.num_steps": 2, "mpc.num_iters": 4,
         "sampling.num_samples": 2, "sampling.num_elites": 1, "stabilisation.num_points": 8,
-        "stabilisation.num_steps": 3,
+        "stabilisation.num_steps": 3, "sim.num_substeps": 4, "mpc.horizon": 3,
         # one gradient, one ensemble, one sampling planner, the reference
         "methods": ("sgp", "ensemble", "cem_score", "true_model")}
 PLOTS = ("trajectories.png", "metrics.png", "stabilisation.png", "episode.gif")
@@ -34,7 +34,8 @@ def _flag(field, value):
 def test_launcher_tiny_run_reports_the_simulator(tmp_path):
   args = [_flag(k, v) for k, v in TINY.items()]
   out = subprocess.run(
-      [sys.executable, "-m", "experiments.box_pushing.main", f"--workdir={tmp_path}", *args],
+      [sys.executable, "-m", "experiments.box_pushing.main", f"--workdir={tmp_path}", *args,
+       "--compilation_cache_dir="],
       cwd=REPO, env=dict(os.environ, PYTHONPATH=REPO), capture_output=True, text=True,
       timeout=600)
   assert out.returncode == 0, out.stderr[-3000:]
@@ -52,10 +53,11 @@ def test_launcher_tiny_run_reports_the_simulator(tmp_path):
   assert len({r["trajectory_evaluations_per_replan"] for r in rows.values()}) == 1
   assert rows["ensemble"]["model_rollouts_per_replan"] == 2 * rows["sgp"][
       "model_rollouts_per_replan"]
-  params = ps.PusherSliderParams(pusher_radius=0.01)
+  params = ps.PusherSliderParams(pusher_radius=0.01, num_substeps=4)
   for row in rows.values():  # the reported episode is the simulator's run of its commands
     ep = row["example_episode"]
     xs = np.asarray(ep["states"])
+    assert np.asarray(ep["plan_predicted"]).shape == (2, 4, 12)  # replans, T + 1, obs
     true = ps.observe(ps.rollout(ps.state_from_observation(jnp.asarray(xs[0]), params),
                                  jnp.asarray(ep["commands"], jnp.float32), params), params)
     np.testing.assert_allclose(xs, true, atol=1e-5)

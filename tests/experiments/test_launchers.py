@@ -72,13 +72,11 @@ def test_launcher_docstring_lists_every_config_field(name):
   assert "--workdir" in doc
 
 
-# The cart-pole comparison's tiny run (about a minute) runs with the slow suite.
-@pytest.mark.parametrize("name", [
-    # The four longest (13-45 s on 2 cores) are `slow`; .ci/run runs them after the
-    # fast suite.
-    pytest.param(n, marks=pytest.mark.slow)
-    if n in ("cartpole_comparison", "simple_1d", "corridor", "circle") else n
-    for n in sorted(TINY)])
+# Each run takes 8-60 s on 2 cores, so all are `slow`: .ci/run runs every one but the
+# cart-pole comparison after the fast suite; the fast suite's launcher runs are
+# tests/test_cartpole_experiment.py and tests/experiments/test_box_pushing.py.
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(TINY))
 def test_pipeline_tiny_run_writes_summary_and_plots(name, tmp_path):
   pipeline = importlib.import_module(f"experiments.{name}.pipeline")
   summary = pipeline.run(tiny_config(name), str(tmp_path))
