@@ -210,9 +210,8 @@ def make_planner(name: str, config, problem, m: dict, params: ps.PusherSliderPar
 
 def _planner(name: str, config, problem, m: dict, params: ps.PusherSliderParams):
   c, s = config.mpc, config.sampling
-  bound = 1.0 if c.bound_plan else None  # else only the executed command is clipped
-  base = dict(horizon=c.horizon, action_low=None if bound is None else -bound,
-              action_high=bound, record_history=False)
+  low, high = (-1.0, 1.0) if c.bound_plan else (None, None)  # else only execution clips
+  base = dict(horizon=c.horizon, action_low=low, action_high=high, record_history=False)
   grad_cfg = core.GradientPlannerConfig(num_iters=c.num_iters, learning_rate=c.learning_rate,
                                         init_std=c.init_std, **base)
   samp_cfg = sampling_planners.SamplingPlannerConfig(
@@ -269,16 +268,17 @@ def executed_plans(states, plan_actions, params: ps.PusherSliderParams):
   return jax.vmap(jax.vmap(one))(states[:, :-1], plan_actions)
 
 
-def predicted_plans(name: str, m: dict, planner_models: dict, states, plan_actions,
-                    params: ps.PusherSliderParams):
-  """The keypoint trajectories (B, N, T+1, 12) each replan predicts: the learned
-  dynamics' rollout (the ensemble method: the members' mean rollout; true_model:
-  the simulator's)."""
-  name = name.partition("@")[0]
-  if name == "true_model":
-    return executed_plans(states, plan_actions, params)
-  key = "ensemble" if name == "ensemble" else "dynamics"
+def predicted_plans(name: str, m: dict, planner_models: dict, states, plan_actions):
+  """The keypoint trajectories (B, N, T+1, 12) each replan of a learned-model method
+  predicts: the dynamics' rollout (the ensemble method: the members' mean rollout)."""
+  key = "ensemble" if name.partition("@")[0] == "ensemble" else "dynamics"
   return _model_plans(m[key], planner_models[key], states, plan_actions)
+
+
+def keypoint_rms(a, b):
+  """RMS over the 5 keypoints of their distances, (...,) for a, b (..., >= 10)."""
+  d2 = np.square(np.asarray(a)[..., :KP] - np.asarray(b)[..., :KP])
+  return np.sqrt(d2.reshape(d2.shape[:-1] + (ps.NUM_KEYPOINTS, 2)).sum(-1).mean(-1))
 
 
 def episode_metrics(config, result, predicted, executed, goal_pose, params) -> dict:
@@ -287,9 +287,7 @@ def episode_metrics(config, result, predicted, executed, goal_pose, params) -> d
   pos_err = np.linalg.norm(final[:, :2] - goal_pose[:2], axis=-1)
   ang_err = np.degrees(np.abs(wrap_angle(final[:, 2] - goal_pose[2])))
   rigidity = np.asarray(ps.rigidity_error(predicted[..., 1:, :KP], params))  # (B, N, T)
-  gap = np.sqrt(np.mean(np.square(np.asarray(predicted[..., 1:, :KP] - executed[..., 1:, :KP])
-                                  ).reshape(rigidity.shape + (ps.NUM_KEYPOINTS, 2)).sum(-1),
-                        axis=-1))  # RMS keypoint distance (B, N, T)
+  gap = keypoint_rms(predicted[..., 1:, :], executed[..., 1:, :])  # (B, N, T)
   g = config.goals
   return {
       "final_position_error": pos_err, "final_angle_error_deg": ang_err,
@@ -320,7 +318,7 @@ def run_method(name: str, config, problem, m, params_models, goals, starts, para
     result = loop.run_batch(models, x0s, keys, jnp.full((x0s.shape[0],), beta, jnp.float32))
     executed = executed_plans(result.states, result.plan_actions, params)
     predicted = (executed if name == "true_model" else predicted_plans(
-        name, m, models, result.states, result.plan_actions, params))
+        name, m, models, result.states, result.plan_actions))
     metrics = episode_metrics(config, result, predicted, executed, goal_pose, params)
     per_goal.append({"goal": GOAL_NAMES[g] if len(goals) == 3 else str(g),
                      "success_rate": float(metrics["success"].mean()),
@@ -335,14 +333,13 @@ def run_method(name: str, config, problem, m, params_models, goals, starts, para
   seconds = time.time() - start
   episodes = {k: np.concatenate(v) for k, v in episodes.items()}
   base_name = name.partition("@")[0]
-  grad = base_name in GRADIENT_METHODS
+  evaluations = planner.config.num_iters * (
+      1 if base_name in GRADIENT_METHODS else config.sampling.num_samples)
   members = config.ensemble.num_members if base_name == "ensemble" else 1
   return {
       "method": name, "beta": float(beta),
-      "trajectory_evaluations_per_replan": planner.config.num_iters * (
-          1 if grad else config.sampling.num_samples),
-      "model_rollouts_per_replan": planner.config.num_iters * members * (
-          1 if grad else config.sampling.num_samples),
+      "trajectory_evaluations_per_replan": evaluations,
+      "model_rollouts_per_replan": evaluations * members,
       "num_episodes": int(episodes["success"].size),
       "success_rate": float(episodes["success"].mean()),
       **{k: mean_std(v) for k, v in episodes.items() if k != "success"},
@@ -359,14 +356,13 @@ def stabilise(config, m, params_models, data, params) -> dict:
   noisy = clean + c.noise * jax.random.normal(key_noise, clean.shape)
   out = annealed_langevin(m["keypoint_score"], params_models["keypoint_score"], noisy,
                           key_run, c.num_steps, c.step_size, noise=False)
-  rms = lambda a: np.sqrt(np.mean(np.square(np.asarray(a - clean)).reshape(
-      -1, ps.NUM_KEYPOINTS, 2).sum(-1), -1))
   before, after = np.asarray(ps.rigidity_error(noisy, params)), np.asarray(
       ps.rigidity_error(out, params))
   return {"noise_std": c.noise, "num_points": int(c.num_points),
           "rigidity_error_before": mean_std(before), "rigidity_error_after": mean_std(after),
           "rigidity_reduction": float(before.mean() / max(after.mean(), 1e-12)),
-          "rms_to_clean_before": mean_std(rms(noisy)), "rms_to_clean_after": mean_std(rms(out)),
+          "rms_to_clean_before": mean_std(keypoint_rms(noisy, clean)),
+          "rms_to_clean_after": mean_std(keypoint_rms(out, clean)),
           "examples": {"clean": np.asarray(clean[:4]).tolist(),
                        "noisy": np.asarray(noisy[:4]).tolist(),
                        "stabilised": np.asarray(out[:4]).tolist()}}
@@ -403,7 +399,7 @@ def plot_trajectories(rows, path: str, params) -> str:
   return path
 
 
-def plot_metrics(rows, stab, path: str) -> str:
+def plot_metrics(rows, path: str) -> str:
   plt = common.pyplot()
   fig, axes = plt.subplots(1, 4, figsize=(18, 4))
   names = [r["method"] for r in rows]
@@ -515,7 +511,7 @@ def run(config, workdir: str, progress: Optional[Callable] = None) -> dict:
   common.write_summary(workdir, summary, config)
   summary["plots"] = [
       plot_trajectories(rows, os.path.join(workdir, "trajectories.png"), params),
-      plot_metrics(rows, stab, os.path.join(workdir, "metrics.png")),
+      plot_metrics(rows, os.path.join(workdir, "metrics.png")),
       plot_stabilisation(stab, os.path.join(workdir, "stabilisation.png"), params),
       animate_episode(rows[0], os.path.join(workdir, "episode.gif"), params)]
   return summary

@@ -342,6 +342,9 @@ def rollout(state0: Array, us: Array,
   return jnp.concatenate([state0[None], xs], 0)
 
 
+_rollout_batch = jax.jit(jax.vmap(rollout, in_axes=(0, 0, None)), static_argnums=2)
+
+
 def pusher_at_face(pose: Array, face: Array, offset: Array, gap: Array,
                    params: PusherSliderParams = PusherSliderParams()) -> Array:
   """The pusher centre (..., 2) `gap` (m) outside face `face` of boxes at poses (..., 3).
@@ -425,8 +428,7 @@ def teleop_episodes(key: PRNGKey, num_episodes: int, episode_length: int,
                                maxval=params.u_max)
   pick = jax.random.bernoulli(k_pick, t.random_fraction, (e, n, 1))
   commands = clip_action(jnp.where(pick, uniform, push[:, None] + noise), params)
-  state0 = jnp.concatenate([pose, pusher], -1)
-  states = jax.jit(jax.vmap(lambda x, us: rollout(x, us, params)))(state0, commands)
+  states = _rollout_batch(jnp.concatenate([pose, pusher], -1), commands, params)
   return states, commands
 
 
