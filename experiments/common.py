@@ -72,6 +72,12 @@ def point_score_model(normalizer: Normalizer, sigmas, hidden, activation: str = 
   return score_lib.make_score_model("xu", normalizer, empty, sigmas, hidden, activation)
 
 
+def mean_std(values) -> dict:
+  """{"mean", "std"} of an array of values, as plain floats (for summary.json)."""
+  v = np.asarray(values, np.float64)
+  return {"mean": float(v.mean()), "std": float(v.std())}
+
+
 def versions() -> dict:
   import flax, optax
   return {"jax": jax.__version__, "flax": flax.__version__, "optax": optax.__version__,
@@ -307,7 +313,7 @@ def launcher_main(run: Callable, format_summary: Callable, workdir_flag, config_
   return main
 
 
-__all__ = ["train_config", "train_model", "point_score_model", "versions", "write_summary",
+__all__ = ["train_config", "train_model", "point_score_model", "mean_std", "versions", "write_summary",
            "pyplot", "make_workdir", "check_nonempty", "check_method_names", "USER_ERRORS",
            "exit_with_error", "check_config_overrides", "define_launcher_flags", "parse_flags",
            "launcher_main"]

@@ -8,6 +8,7 @@ self-describing orbax checkpoint (see `sgp_jax.checkpoint`).
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Tuple
 
 import jax
@@ -35,25 +36,27 @@ def _norm_from_dict(d: dict) -> Normalizer:
                     jnp.asarray(d["offset"], jnp.float32))
 
 
+NETWORKS = {cls.__name__: cls for cls in (networks.MLP, networks.NoiseConditionedMLP,
+                                          networks.UNet)}
+
+
 def _net_to_dict(net) -> dict:
-  if isinstance(net, networks.NoiseConditionedMLP):
-    return {"type": "NoiseConditionedMLP", "hidden": list(net.hidden),
-            "out_dim": net.out_dim, "num_levels": net.num_levels,
-            "activation": net.activation}
-  if isinstance(net, networks.MLP):
-    return {"type": "MLP", "hidden": list(net.hidden), "out_dim": net.out_dim,
-            "activation": net.activation, "layer_norm": net.layer_norm}
-  raise TypeError(f"cannot describe network of type {type(net).__name__}.")
+  """{"type": class name, **the module's dataclass fields} (tuples as lists)."""
+  if type(net).__name__ not in NETWORKS:
+    raise TypeError(f"cannot describe network of type {type(net).__name__}; "
+                    f"known: {sorted(NETWORKS)}.")
+  fields = {f.name: getattr(net, f.name) for f in dataclasses.fields(net)
+            if f.name not in ("parent", "name")}
+  return {"type": type(net).__name__,
+          **{k: list(v) if isinstance(v, tuple) else v for k, v in fields.items()}}
 
 
 def _net_from_dict(d: dict):
-  kwargs = {k: v for k, v in d.items() if k != "type"}
-  kwargs["hidden"] = tuple(kwargs["hidden"])
-  if d["type"] == "NoiseConditionedMLP":
-    return networks.NoiseConditionedMLP(**kwargs)
-  if d["type"] == "MLP":
-    return networks.MLP(**kwargs)
-  raise ckpt.CheckpointError(f"unknown network type {d['type']!r} in model config.")
+  if d["type"] not in NETWORKS:
+    raise ckpt.CheckpointError(f"unknown network type {d['type']!r} in model config.")
+  kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()
+            if k != "type"}
+  return NETWORKS[d["type"]](**kwargs)
 
 
 def describe(model) -> dict:

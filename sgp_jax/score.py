@@ -79,7 +79,8 @@ class ScoreModel:
 
   @property
   def conditioned(self) -> bool:
-    return isinstance(self.net, networks.NoiseConditionedMLP)
+    """Whether the network takes a level: several noise levels, or a conditioned MLP."""
+    return self.num_levels > 1 or isinstance(self.net, networks.NoiseConditionedMLP)
 
   @property
   def dim(self) -> int:
@@ -172,19 +173,28 @@ def dsm_loss_at_level(model: ScoreModel, params: Params, z_bar: Array,
 
 
 def dsm_loss(model: ScoreModel, params: Params, z: Array, key: PRNGKey,
-             sample_level: bool = True) -> Array:
+             sample_level: bool = True, per_sample: bool = False) -> Array:
   """Denoising score-matching loss on raw data z of shape (B, dim).
 
   One level: the plain loss. Several levels: sigma^2-weighted, either summed over
-  all levels (sample_level=False) or at one level drawn uniformly per minibatch.
+  all levels (sample_level=False), at one level drawn uniformly per minibatch
+  (sample_level=True), or at one level drawn per sample (per_sample=True, the
+  NCSNv2 loss: 1/2 mean_b sigma_b^2 || s(z_bar_b + sigma_b eps_b, l_b) + eps_b /
+  sigma_b ||^2).
   """
   chex.assert_rank(z, 2)
   model.check_input(z)
   z_bar = model.normalizer.normalize(z)
   if not model.conditioned:
     return dsm_loss_at_level(model, params, z_bar, key, 0)
+  key_level, key_noise = jax.random.split(key)
+  if per_sample:
+    levels = jax.random.randint(key_level, z.shape[:1], 0, model.num_levels)
+    sigma = model.sigmas[levels][:, None]
+    eps = jax.random.normal(key_noise, z_bar.shape, z_bar.dtype)
+    pred = model.score_normalized(params, z_bar + sigma * eps, levels)
+    return 0.5 * jnp.mean(jnp.sum((sigma * pred + eps) ** 2, axis=-1))
   if sample_level:
-    key_level, key_noise = jax.random.split(key)
     level = jax.random.randint(key_level, (), 0, model.num_levels)
     return model.sigmas[level] ** 2 * dsm_loss_at_level(
         model, params, z_bar, key_noise, level)

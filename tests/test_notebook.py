@@ -63,7 +63,17 @@ def check_d4rl(results, outputs, workdir):
   assert os.path.isfile(os.path.join(workdir, "runs", "d4rl_notebook", "hopper-random.npz"))
 
 
-CHECKS = {"cartpole_sgp.ipynb": check_cartpole, "d4rl_pipeline.ipynb": check_d4rl}
+def check_pixels(results, outputs, workdir):
+  assert "SGP: hallucinated" in outputs and "beta = 0: hallucinated" in outputs
+  for name in ("SGP", "beta = 0"):
+    assert set(results[name]) == {"hallucinated_cost", "actual_cost", "final_distance",
+                                  "min_distance_to_origin"}
+  # The planner decreased the learned cost below the random initial plan's.
+  assert results["beta = 0"]["hallucinated_cost"] < results["initial_hallucinated_cost"]
+
+
+CHECKS = {"cartpole_sgp.ipynb": check_cartpole, "d4rl_pipeline.ipynb": check_d4rl,
+          "pixels_sgp.ipynb": check_pixels}
 
 
 @pytest.fixture

@@ -300,11 +300,6 @@ def episode_metrics(config, result, predicted, executed, goal_pose, params) -> d
   }
 
 
-def mean_std(values) -> dict:
-  v = np.asarray(values, np.float64)
-  return {"mean": float(v.mean()), "std": float(v.std())}
-
-
 def run_method(name: str, config, problem, m, params_models, goals, starts, params) -> dict:
   planner, beta = make_planner(name, config, problem, m, params)
   loop = mpc_lib.MPC(planner, true_step(params), config.mpc.num_steps,
@@ -322,7 +317,7 @@ def run_method(name: str, config, problem, m, params_models, goals, starts, para
     metrics = episode_metrics(config, result, predicted, executed, goal_pose, params)
     per_goal.append({"goal": GOAL_NAMES[g] if len(goals) == 3 else str(g),
                      "success_rate": float(metrics["success"].mean()),
-                     **{k: mean_std(v) for k, v in metrics.items() if k != "success"}})
+                     **{k: common.mean_std(v) for k, v in metrics.items() if k != "success"}})
     for k, v in metrics.items():
       episodes.setdefault(k, []).append(v)
     if g == min(1, len(goals) - 1):  # the trajectory plot's episode: the centre goal
@@ -342,7 +337,7 @@ def run_method(name: str, config, problem, m, params_models, goals, starts, para
       "model_rollouts_per_replan": evaluations * members,
       "num_episodes": int(episodes["success"].size),
       "success_rate": float(episodes["success"].mean()),
-      **{k: mean_std(v) for k, v in episodes.items() if k != "success"},
+      **{k: common.mean_std(v) for k, v in episodes.items() if k != "success"},
       "per_goal": per_goal, "example_episode": first,
       "seconds_incl_compile": seconds}
 
@@ -359,10 +354,10 @@ def stabilise(config, m, params_models, data, params) -> dict:
   before, after = np.asarray(ps.rigidity_error(noisy, params)), np.asarray(
       ps.rigidity_error(out, params))
   return {"noise_std": c.noise, "num_points": int(c.num_points),
-          "rigidity_error_before": mean_std(before), "rigidity_error_after": mean_std(after),
+          "rigidity_error_before": common.mean_std(before), "rigidity_error_after": common.mean_std(after),
           "rigidity_reduction": float(before.mean() / max(after.mean(), 1e-12)),
-          "rms_to_clean_before": mean_std(keypoint_rms(noisy, clean)),
-          "rms_to_clean_after": mean_std(keypoint_rms(out, clean)),
+          "rms_to_clean_before": common.mean_std(keypoint_rms(noisy, clean)),
+          "rms_to_clean_after": common.mean_std(keypoint_rms(out, clean)),
           "examples": {"clean": np.asarray(clean[:4]).tolist(),
                        "noisy": np.asarray(noisy[:4]).tolist(),
                        "stabilised": np.asarray(out[:4]).tolist()}}

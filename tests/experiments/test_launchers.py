@@ -61,7 +61,7 @@ def _leaves(config, prefix=""):
       yield f"{prefix}{key}", key
 
 
-@pytest.mark.parametrize("name", sorted(TINY) + ["box_pushing"])
+@pytest.mark.parametrize("name", sorted(TINY) + ["box_pushing", "pixels"])
 def test_launcher_docstring_lists_every_config_field(name):
   # Parsed, not imported: importing several launchers would define their flags twice.
   with open(os.path.join(REPO, "experiments", name, "main.py")) as f:
