@@ -39,7 +39,7 @@ def test_unet_shapes_and_noise_conditioning():
     net.apply(params, jnp.zeros((3, 100)), 0)
   # The denoiser parameterisation: sigma_l^2 s + z is the network's clean estimate D,
   # which sees the level (an embedding in the global code).
-  den = net.replace(parameterization="denoiser")
+  den = net.clone(parameterization="denoiser")
   den_params = perturbed(den.init(jax.random.PRNGKey(2), z[0], 0))
   clean = [den.apply(den_params, z, l) * sigmas[l] ** 2 + z for l in range(3)]
   assert not np.allclose(clean[0], clean[2], atol=1e-4)  # the level changes D
@@ -49,6 +49,7 @@ def test_unet_shapes_and_noise_conditioning():
                                atol=1e-4)
 
 
+@pytest.mark.slow  # about 15 s of U-Net compiles; CI runs it in its slow step
 def test_image_models_save_load_and_dynamics_shapes(tmp_path):
   score = image_models.make_image_score_model("xux", SIZE, (2.0, 0.5), features=(4, 8))
   assert (score.dim_x, score.dim_u, score.dim, score.num_levels) == (64, 64, 192, 2)

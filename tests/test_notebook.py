@@ -92,10 +92,14 @@ def _needs_brax(path: str) -> bool:
   return any('SGP_JAX_EXTRAS = "[brax]"' in c.source for c in cells if c.cell_type == "code")
 
 
-# Notebooks that compile brax environments take about a minute on 2 cores: `slow`
-# (.ci/run runs them after the fast suite).
+# Notebooks that compile brax environments, and the pixel one (U-Net training), take
+# about a minute on 2 cores: `slow` (.ci/run runs them after the fast suite).
+SLOW_NOTEBOOKS = ("pixels_sgp.ipynb",)
+
+
 @pytest.mark.parametrize("path", [
-    pytest.param(p, marks=pytest.mark.slow) if _needs_brax(p) else p
+    pytest.param(p, marks=pytest.mark.slow)
+    if _needs_brax(p) or os.path.basename(p) in SLOW_NOTEBOOKS else p
     for p in NOTEBOOKS], ids=os.path.basename)
 def test_notebook_runs_on_tiny_sizes(path, tmp_path, tiny_kernel_env):
   nb = nbformat.read(path, as_version=4)
