@@ -249,6 +249,13 @@ def test_evaluate_methods_per_seed_summary(trained):
   # seed 1's policy is a different network: its episodes differ from seed 0's
   assert episodes["bc"].actions.shape == (4, 4, DU)
   assert not np.allclose(episodes["bc"].actions[:2], episodes["bc"].actions[2:])
+  # BC starts from the planners' reset states (paired comparisons): episode i from
+  # the reset key i of `episode_keys`, as the MPC evaluator does.
+  keys_reset, _ = evaluation.episode_keys(jax.random.PRNGKey(config.eval.seed), 4)
+  env = LinearEnv(episode_length=4)
+  x0s = np.stack([np.asarray(env.reset(k).obs) for k in keys_reset])
+  assert np.ptp(x0s, axis=0).max() > 0  # reset states differ between episodes
+  np.testing.assert_allclose(np.asarray(episodes["bc"].observations[:, 0]), x0s, atol=1e-6)
 
 
 @pytest.mark.parametrize("name", ["default", "gpu", "gpu:walker2d", "hopper", "walker2d", "ant"])

@@ -297,9 +297,14 @@ def evaluate_methods(config, m: dict, params: list, env, metadata: dict, level: 
   for name in config.methods:
     start = time.time()
     if name == "bc":
-      rollout = envs.make_rollout(env, m["bc"].policy_apply, e.episodes_per_seed)
+      # The planners' reset keys (episode s*E + i from keys_reset[s, i]): paired episodes.
+      episode = envs.make_episode(env, m["bc"].policy_apply)
       bc_params = evaluation.stack_models([p["bc"] for p in params])
-      r = jax.vmap(rollout)(bc_params, jax.random.split(key, num_seeds))
+      keys_reset, keys_act = jax.tree.map(
+          lambda k: k.reshape((num_seeds, e.episodes_per_seed) + k.shape[1:]),
+          evaluation.episode_keys(key, num_seeds * e.episodes_per_seed))
+      r = jax.jit(jax.vmap(jax.vmap(episode, in_axes=(None, 0, 0))))(
+          bc_params, keys_reset, keys_act)
       r = jax.tree.map(lambda a: a.reshape((-1,) + a.shape[2:]), r)
       returns, lengths = np.asarray(r.returns()), np.asarray(r.valid.sum(-1))
       episodes[name] = r

@@ -193,18 +193,17 @@ class Rollout(NamedTuple):
     return jnp.sum(jnp.where(self.valid, self.rewards, 0.0), axis=1)
 
 
-def make_rollout(env: Env, policy: PolicyApply, num_episodes: int
-                 ) -> Callable[[Params, PRNGKey], Rollout]:
-  """A jitted `rollout(params, key) -> Rollout` of `num_episodes` parallel episodes.
+def make_episode(env: Env, policy: PolicyApply
+                 ) -> Callable[[Params, PRNGKey, PRNGKey], Rollout]:
+  """`episode(params, key_reset, key_steps) -> Rollout` of one episode (not jitted).
 
-  Episodes run for `env.episode_length` steps (`lax.scan`), vmapped over episodes.
-  Once an episode ends its state is frozen and its steps are marked invalid. Build
-  it once per (env, policy) pair and call it with different params (e.g. several
-  checkpoints of one network) without recompiling.
+  The episode runs for `env.episode_length` steps (`lax.scan`) from
+  `env.reset(key_reset)`; once it ends its state is frozen and its steps are marked
+  invalid. Passing the planners' reset keys (`evaluation.episode_keys`) gives a
+  policy the same initial states as the planners, for paired comparisons.
   """
 
-  def episode(params: Params, key: PRNGKey) -> Rollout:
-    key_reset, key_steps = jax.random.split(key)
+  def episode(params: Params, key_reset: PRNGKey, key_steps: PRNGKey) -> Rollout:
 
     def body(carry, key_t):
       state, alive = carry
@@ -220,10 +219,24 @@ def make_rollout(env: Env, policy: PolicyApply, num_episodes: int
                              jax.random.split(key_steps, env.episode_length))
     return Rollout(*record)
 
+  return episode
+
+
+def make_rollout(env: Env, policy: PolicyApply, num_episodes: int
+                 ) -> Callable[[Params, PRNGKey], Rollout]:
+  """A jitted `rollout(params, key) -> Rollout` of `num_episodes` parallel episodes.
+
+  Episodes (`make_episode`) are vmapped. Build it once per (env, policy) pair and
+  call it with different params (e.g. several checkpoints of one network) without
+  recompiling.
+  """
+  episode = make_episode(env, policy)
+
   @jax.jit
   def rollout(params: Params, key: PRNGKey) -> Rollout:
     keys = jax.random.split(key, num_episodes)
-    return jax.vmap(episode, in_axes=(None, 0))(params, keys)
+    pairs = jax.vmap(jax.random.split)(keys)
+    return jax.vmap(episode, in_axes=(None, 0, 0))(params, pairs[:, 0], pairs[:, 1])
 
   return rollout
 
