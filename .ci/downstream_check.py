@@ -7,7 +7,8 @@ import jax
 import jax.numpy as jnp
 
 import sgp_jax
-from sgp_jax.planning import ControlProblem, GradientPlannerConfig, make_single_shooting
+from sgp_jax.planning import (ControlProblem, GradientPlannerConfig, make_single_shooting,
+                              solve_batch)
 
 assert "site-packages" in sgp_jax.__file__, f"not the installed package: {sgp_jax.__file__}"
 loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("brax", "mujoco"))
@@ -23,8 +24,8 @@ problem = ControlProblem(
 planner = make_single_shooting(problem, GradientPlannerConfig(horizon=20, num_iters=300,
                                                               learning_rate=0.05))
 x0s = jnp.array([[1.0, 0.0], [-0.5, 0.5]])
-plans = planner.solve_batch({"A": a, "B": b}, x0s, jax.random.split(jax.random.PRNGKey(0), 2),
-                            jnp.array([0.0, 0.01]))
+plans = solve_batch(planner, {"A": a, "B": b}, x0s,
+                    jax.random.split(jax.random.PRNGKey(0), 2), jnp.array([0.0, 0.01]))
 final = jnp.linalg.norm(plans.states[:, -1], axis=-1)
 print(f"sgp_jax {sgp_jax.__version__} on jax {jax.__version__}: final |x_T| {final}")
 assert bool(jnp.all(final < 0.2)), final

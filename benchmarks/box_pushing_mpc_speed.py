@@ -2,7 +2,7 @@ r"""Closed-loop steps per second of box-pushing SGP-MPC on the simulator (JSON l
 
 Untrained models of the box-pushing default architecture (speed does not depend on
 the weights), the default planner (T = 8, 100 Adam iterations, NCSN xu score), the
-jitted closed loop of `sgp_jax.planning.mpc.MPC` over the true pusher-slider, at each
+jitted closed loop of `sgp_jax.closed_loop.make_mpc` over the true pusher-slider, at each
 --episodes value run in parallel. One line per setting: first-call seconds (compile +
 run), run seconds (a second call, compiled), closed-loop steps/s (= episodes * steps /
 run seconds) and planner iterations/s. Record the machine's load with the figure
@@ -20,7 +20,7 @@ import jax.numpy as jnp
 
 from experiments.box_pushing import pipeline
 from experiments.box_pushing.configs import default
-from sgp_jax.planning import mpc as mpc_lib
+from sgp_jax import closed_loop
 from sgp_jax.systems import pusher_slider as ps
 
 
@@ -43,8 +43,8 @@ def main():
   models["goal"] = ps.keypoints(jnp.zeros(3), params)
   planner, beta = pipeline.make_planner(args.method, config, pipeline.make_problem(
       m, config, params), m, params)
-  loop = mpc_lib.MPC(planner, pipeline.true_step(params), args.steps,
-                     warm_start=config.mpc.warm_start)
+  loop = closed_loop.make_mpc(pipeline.true_env(params), planner, args.steps,
+                              warm_start=config.mpc.warm_start)
   goal = pipeline.goal_poses(config)[1]
   for n in [int(e) for e in args.episodes.split(",")]:
     config.goals.num_starts = n
@@ -54,8 +54,8 @@ def main():
     timings = []
     for seed in (0, 1):
       start = time.time()
-      jax.block_until_ready(loop.run_batch(models, x0s, jax.random.split(
-          jax.random.PRNGKey(seed), n), betas).states)
+      jax.block_until_ready(loop(models, x0s, jax.random.split(
+          jax.random.PRNGKey(seed), n), betas).observations)
       timings.append(time.time() - start)
     steps = n * args.steps
     print(json.dumps({

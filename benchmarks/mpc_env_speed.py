@@ -2,7 +2,7 @@ r"""Closed-loop env steps per second of SGP-MPC on the true brax env (JSON lines
 
 Untrained models of the benchmark's architecture (speed does not depend on the
 weights), the benchmark's planner (T = 8, 50 Adam iterations, NCSN score), the
-jitted episode loop of `sgp_jax.evaluation` at each --episodes value. One line per
+jitted episode loop of `sgp_jax.closed_loop` at each --episodes value. One line per
 setting: compile seconds, run seconds (a second call, compiled), env steps/s
 (= episodes * steps / run seconds).
 
@@ -15,9 +15,9 @@ import time
 import jax
 import numpy as np
 
-from experiments.d4rl_benchmark import pipeline
+from experiments.d4rl_benchmark import methods, training
 from experiments.d4rl_benchmark.configs import default
-from sgp_jax import envs, evaluation
+from sgp_jax import closed_loop, envs
 from sgp_jax.types import Transitions
 
 
@@ -40,13 +40,13 @@ def main():
                      u=rng.uniform(-1, 1, (n, env.dim_action)).astype(np.float32),
                      x_next=rng.normal(size=(n, env.dim_obs)).astype(np.float32),
                      reward=rng.normal(size=(n,)).astype(np.float32))
-  m = pipeline.build_models(config, data)
+  m = training.build_models(config, data)
   keys = jax.random.split(jax.random.PRNGKey(0), 4)
   models = {k: m[k].init(key) for k, key in zip(("dynamics", "reward", "score", "ensemble"),
                                                 keys)}
-  planner, beta = pipeline.make_planners(config, m, "medium")["sgp"]
+  planner, beta = methods.make_planners(config, m, "medium")["sgp"]
   for p in [int(e) for e in args.episodes.split(",")]:
-    evaluate = evaluation.make_mpc_evaluator(env, planner, p)
+    evaluate = closed_loop.make_mpc_evaluator(env, planner, p)
     start = time.time()
     jax.block_until_ready(evaluate(models, jax.random.PRNGKey(0), beta).rewards)
     compile_s = time.time() - start

@@ -20,6 +20,7 @@ import jax.numpy as jnp
 
 from experiments.pixels import pipeline
 from experiments.pixels.configs import default
+from sgp_jax import planning
 
 
 def main():
@@ -50,8 +51,8 @@ def main():
       timings = []
       for seed in (0, 1):
         start = time.time()
-        jax.block_until_ready(planner.solve_batch(
-            models, x0s, jax.random.split(jax.random.PRNGKey(seed), n), betas,
+        jax.block_until_ready(planning.solve_batch(
+            planner, models, x0s, jax.random.split(jax.random.PRNGKey(seed), n), betas,
             theta_init=init).actions)
         timings.append(time.time() - start)
       iters = planner.config.num_iters

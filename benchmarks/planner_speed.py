@@ -28,7 +28,8 @@ import jax
 import jax.numpy as jnp
 from absl import app, flags
 
-from sgp_jax import dynamics, score
+from sgp_jax import models as models_lib
+from sgp_jax import planning
 from sgp_jax.normalization import Normalizer
 from sgp_jax.planning import ControlProblem, GradientPlannerConfig, make_single_shooting
 from sgp_jax.systems import cartpole
@@ -47,8 +48,8 @@ def make_planner(num_iters: int, batch_chunk=None):
   p = cartpole.CartPoleParams()
   x_norm = Normalizer.from_box(p.x_low, p.x_high)
   u_norm = Normalizer.from_scale(p.u_max, 0.0, dim=1)
-  dyn = dynamics.make_dynamics_model(x_norm, u_norm, (64, 64, 32), "leaky_relu")
-  sc = score.make_score_model("xu", x_norm, u_norm, [0.01], (128,) * 4, "relu")
+  dyn = models_lib.make_dynamics_model(x_norm, u_norm, (64, 64, 32), "leaky_relu")
+  sc = models_lib.make_score_model("xu", x_norm, u_norm, [0.01], (128,) * 4, "relu")
   models = {"dynamics": dyn.init(jax.random.PRNGKey(0)), "score": sc.init(jax.random.PRNGKey(1))}
   problem = ControlProblem(
       dim_x=4, dim_u=1, dynamics=lambda m, x, u: dyn(m["dynamics"], x, u),
@@ -69,12 +70,12 @@ def main(argv):
     keys = jax.random.split(jax.random.PRNGKey(0), batch)
     betas = jnp.full((batch,), 0.1)
     start = time.perf_counter()
-    jax.block_until_ready(planner.solve_batch(models, x0s, keys, betas).actions)
+    jax.block_until_ready(planning.solve_batch(planner, models, x0s, keys, betas).actions)
     compile_s = time.perf_counter() - start
     times = []
     for _ in range(_REPEATS.value):
       start = time.perf_counter()
-      jax.block_until_ready(planner.solve_batch(models, x0s, keys, betas).actions)
+      jax.block_until_ready(planning.solve_batch(planner, models, x0s, keys, betas).actions)
       times.append(time.perf_counter() - start)
     wall = sorted(times)[len(times) // 2]
     print(json.dumps({

@@ -28,11 +28,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sgp_jax import data_distance, ensemble
-from sgp_jax import dynamics as dyn_lib
+from sgp_jax import closed_loop
+from sgp_jax import models as models_lib
 from sgp_jax import score as score_lib
 from sgp_jax.normalization import Normalizer
 from sgp_jax import planning as P
+from sgp_jax.envs.base import SystemEnv
 from sgp_jax.systems import cartpole
 
 PLANNERS = ("single_shooting", "collocation", "transcription", "ensemble_shooting",
@@ -52,14 +53,14 @@ def build(seed: int = 0):
   cp = cartpole.CartPoleParams()
   x_norm = Normalizer.from_box(cp.x_low, cp.x_high)
   u_norm = Normalizer.from_scale(cp.u_max, 0.0, dim=1)
-  dyn = dyn_lib.make_dynamics_model(x_norm, u_norm, (64, 64, 32), "leaky_relu")
-  ens = ensemble.make_dynamics_ensemble(x_norm, u_norm, (64, 64, 32), 6, "leaky_relu")
-  xu = score_lib.make_score_model("xu", x_norm, u_norm, [0.01], (128,) * 4, "relu")
-  xux = score_lib.make_score_model("xux", x_norm, u_norm,
-                                   score_lib.cosine_sigmas(0.25, 0.005, 10), (256,) * 4)
+  dyn = models_lib.make_dynamics_model(x_norm, u_norm, (64, 64, 32), "leaky_relu")
+  ens = models_lib.make_dynamics_ensemble(x_norm, u_norm, (64, 64, 32), 6, "leaky_relu")
+  xu = models_lib.make_score_model("xu", x_norm, u_norm, [0.01], (128,) * 4, "relu")
+  xux = models_lib.make_score_model("xux", x_norm, u_norm,
+                                    score_lib.cosine_sigmas(0.25, 0.005, 10), (256,) * 4)
   low = np.concatenate([cp.x_low, [-cp.u_max]])
   high = np.concatenate([cp.x_high, [cp.u_max]])
-  dde = data_distance.make_data_distance_model(low, high, (128,) * 4, "relu")
+  dde = models_lib.make_data_distance_model(low, high, (128,) * 4, "relu")
   keys = jax.random.split(jax.random.PRNGKey(seed), 5)
   models = {name: jax.jit(m.init)(k) for name, m, k in zip(
       ("dynamics", "ensemble", "score", "score_xux", "dde"), (dyn, ens, xu, xux, dde), keys)}
@@ -126,13 +127,14 @@ def bench(name: str, batch: int, models, problems, ens, dde, cp, iters: int,
     total_iters, plans = iters, 1
   elif name == "mpc":
     inner = make_planner("single_shooting", problems, ens, dde, cp, iters, samples)
-    mpc = P.MPC(inner, lambda x, u: cartpole.step(x, u, cp), num_steps=mpc_steps)
-    call = lambda: mpc.run_batch(models, x0s, keys, betas).states
+    env = SystemEnv(lambda x, u: cartpole.step(x, u, cp), cartpole.DIM_X, cartpole.DIM_U)
+    mpc = closed_loop.make_mpc(env, inner, num_steps=mpc_steps)
+    call = lambda: mpc(models, x0s, keys, betas).observations
     total_iters, plans = iters * mpc_steps, batch * mpc_steps
     extra = {"mpc_steps": mpc_steps, "inner": "single_shooting"}
   else:
     planner = make_planner(name, problems, ens, dde, cp, iters, samples)
-    call = lambda: planner.solve_batch(models, x0s, keys, betas).actions
+    call = lambda: P.solve_batch(planner, models, x0s, keys, betas).actions
     total_iters, plans = iters, batch
     if name in ("cem", "mppi"):
       extra = {"num_samples": samples}

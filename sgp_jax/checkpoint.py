@@ -4,9 +4,9 @@ Two tiers, as in score_sde and brax:
   * a training checkpoint (`TrainCheckpointer`): the whole `TrainState`
     (params, optimiser state, epoch, RNG key, best params) plus a JSON config, so an
     interrupted run resumes exactly;
-  * a model checkpoint (`save_model` / `load_model`): the parameters plus a JSON
-    description from which `sgp_jax.models.model_from_config` rebuilds the network
-    and its normalisers, so inference needs one call.
+  * a model checkpoint (`save_model`, `load_model_config`, `load_params`): the params + a JSON
+    description from which `sgp_jax.models.NormalizedModel.from_config` rebuilds the
+    network and its normalisers, so inference needs one call (`sgp_jax.models.load`).
 
 Every checkpoint folder also gets `FILES_MANIFEST`: the size and SHA-256 of each
 file orbax wrote. Reads check it first, so a truncated or altered file is reported

@@ -12,7 +12,7 @@ device mesh and `gather` returns its input.
   sgp_jax.distributed.initialize()                     # cluster env (SLURM, TPU pod, ...)
   sgp_jax.distributed.initialize("host0:1234", 2, 0)   # or explicit, e.g. localhost CPUs
 
-`GradientPlanner.solve_sharded` and `evaluation.make_mpc_evaluator` use these.
+`planning.solve_sharded` and the evaluators of `sgp_jax.closed_loop` use these.
 """
 from __future__ import annotations
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from sgp_jax.planning.annealing import level_schedule
-from sgp_jax.score import ScoreModel
+from sgp_jax.schedules import level_schedule
+from sgp_jax.models import ScoreModel
 from sgp_jax.types import Array, Params, PRNGKey
 
 

@@ -65,6 +65,18 @@ class TrainConfig:
       raise ValueError(f"lr_schedule must be 'cosine' or 'constant', got "
                        f"{self.lr_schedule!r}.")
 
+  @classmethod
+  def from_section(cls, section, seed: int) -> "TrainConfig":
+    """From a config section (e.g. an ml_collections ConfigDict) with the fields
+    epochs, batch_size, learning_rate, validation_fraction and optionally
+    epochs_per_call (default: a tenth of the epochs, 1 to 50)."""
+    epochs_per_call = section.get("epochs_per_call",
+                                  max(1, min(50, section.epochs // 10 or 1)))
+    return cls(epochs=section.epochs, batch_size=section.batch_size,
+               learning_rate=section.learning_rate,
+               validation_fraction=section.validation_fraction,
+               epochs_per_call=epochs_per_call, seed=seed)
+
 
 @struct.dataclass
 class TrainState:
@@ -93,6 +105,7 @@ class TrainResult(NamedTuple):
   state: TrainState
   history: dict         # "train_loss", "val_loss": numpy (epochs,), every epoch of the run
                         # (NaN for epochs of a pre-history checkpoint, see _restore)
+  epochs_run: int = 0   # epochs this call trained (0: it found the run finished)
 
   @property
   def final_train_loss(self) -> Optional[float]:
@@ -288,7 +301,7 @@ def train(loss_fn: LossFn, params: Params, data: Any, config: TrainConfig, *,
                       static_argnums=1)
 
   start = time.time()
-  epoch = int(state.epoch)
+  epoch = first_epoch = int(state.epoch)
   while epoch < config.epochs:
     length = min(config.epochs_per_call, config.epochs - epoch)
     state, (train_losses, val_losses) = run_chunk(state, length)
@@ -311,4 +324,5 @@ def train(loss_fn: LossFn, params: Params, data: Any, config: TrainConfig, *,
   done = np.asarray(state.history)[:int(state.epoch)]
   history = {"train_loss": done[:, 0], "val_loss": done[:, 1]}
   params = state.best_params if config.keep_best else state.params
-  return TrainResult(params=params, state=state, history=history)
+  return TrainResult(params=params, state=state, history=history,
+                     epochs_run=int(state.epoch) - first_epoch)

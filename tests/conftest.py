@@ -55,34 +55,10 @@ def naive_score(z, data, sigma) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- linear-quadratic
-# x' = A x + B u (a discretised double integrator), running cost x'Qx + u'Ru,
-# terminal cost x'Qf x. With the Gaussian score s(z) = -z / var on z = (x, u) the
-# SGP surrogate's gradient is that of cost + beta sum_t ||z_t||^2 / (2 var), so even
-# beta > 0 has a closed-form optimum (a linear least-squares problem).
-LQ_DT = 0.1
-LQ_A = np.array([[1.0, LQ_DT], [0.0, 1.0]], np.float32)
-LQ_B = np.array([[0.0], [LQ_DT]], np.float32)
-LQ_Q = np.diag([1.0, 0.1]).astype(np.float32)
-LQ_R = np.array([[0.1]], np.float32)
-LQ_QF = np.diag([10.0, 1.0]).astype(np.float32)
-
-
-def lq_models(var=2.0, a=LQ_A, b=LQ_B):
-  """The `models` pytree the planner receives: the system matrices and score variance."""
-  import jax.numpy as jnp
-  return {"A": jnp.asarray(a), "B": jnp.asarray(b), "var": jnp.asarray(var, jnp.float32)}
-
-
-def lq_problem(with_score=True):
-  """A `ControlProblem` whose dynamics and score read their parameters from `models`."""
-  from sgp_jax.planning.shooting import ControlProblem
-  q, r, qf = LQ_Q, LQ_R, LQ_QF
-  return ControlProblem(
-      dim_x=2, dim_u=1,
-      dynamics=lambda m, x, u: m["A"] @ x + m["B"] @ u,
-      running_cost=lambda m, x, u, t: x @ q @ x + u @ r @ u,
-      terminal_cost=lambda m, x: x @ qf @ x,
-      score=(lambda m, z, level: -z / m["var"]) if with_score else None)
+# The LQ system lives in helpers.py; re-exported here for the tests that import it
+# from conftest.
+from helpers import (LQ_A, LQ_B, LQ_DT, LQ_Q, LQ_QF, LQ_R, lq_models,  # noqa: E402,F401
+                     lq_optimum, lq_problem)
 
 
 class LQEnv:
@@ -95,54 +71,26 @@ class LQEnv:
 
   def reset(self, key):
     import jax, jax.numpy as jnp
-    from sgp_jax.envs.brax_env import EnvState
+    from sgp_jax.envs.base import EnvState
     x, no = jax.random.normal(key, (2,)), jnp.zeros((), bool)
     return EnvState(sim=x, obs=x, reward=jnp.zeros(()), terminal=no, truncated=no,
                     t=jnp.zeros((), jnp.int32))
 
   def step(self, state, u):
     import jax.numpy as jnp
-    from sgp_jax.envs.brax_env import EnvState
+    from sgp_jax.envs.base import EnvState
     x, t = self.models["A"] @ state.obs + self.models["B"] @ u, state.t + 1
     return EnvState(sim=x, obs=x, reward=-x @ x, terminal=jnp.zeros((), bool),
                     truncated=t >= self.episode_length, t=t)
 
 
-def lq_optimum(x0, horizon, beta=0.0, var=2.0, a=LQ_A, b=LQ_B):
-  """argmin_u of cost + beta sum_{t<T} ||(x_t, u_t)||^2 / (2 var), by numpy least squares.
-
-  Returns (actions (T, 1), optimal task cost without the penalty), in float64.
-  """
-  a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-  x0 = np.asarray(x0, np.float64)
-  nx, nu = b.shape
-  # x_t = Phi_t x0 + Gamma_t U, U = (u_0, ..., u_{T-1}) stacked.
-  phi = [np.linalg.matrix_power(a, t) for t in range(horizon + 1)]
-  gamma = np.zeros((horizon + 1, nx, horizon * nu))
-  for t in range(1, horizon + 1):
-    for s in range(t):
-      gamma[t][:, s * nu:(s + 1) * nu] = np.linalg.matrix_power(a, t - 1 - s) @ b
-  w_pen = np.sqrt(beta / (2 * var))
-  rows, rhs = [], []
-  for t in range(horizon + 1):
-    w = np.linalg.cholesky(LQ_QF if t == horizon else LQ_Q).T.astype(np.float64)
-    rows.append(w @ gamma[t])
-    rhs.append(-w @ phi[t] @ x0)
-    if t < horizon and beta > 0:
-      rows.append(w_pen * gamma[t])
-      rhs.append(-w_pen * phi[t] @ x0)
-  r_sqrt = np.linalg.cholesky(LQ_R.astype(np.float64)).T
-  for t in range(horizon):
-    sel = np.zeros((nu, horizon * nu))
-    sel[:, t * nu:(t + 1) * nu] = np.eye(nu)
-    rows.append(r_sqrt @ sel)
-    rhs.append(np.zeros(nu))
-    if beta > 0:
-      rows.append(w_pen * sel)
-      rhs.append(np.zeros(nu))
-  u = np.linalg.lstsq(np.concatenate(rows), np.concatenate(rhs), rcond=None)[0]
-  xs = np.stack([phi[t] @ x0 + gamma[t] @ u for t in range(horizon + 1)])
-  us = u.reshape(horizon, nu)
-  cost = (sum(xs[t] @ LQ_Q @ xs[t] + us[t] @ LQ_R @ us[t] for t in range(horizon))
-          + xs[-1] @ LQ_QF @ xs[-1])
-  return us, float(cost)
+@pytest.fixture(scope="session")
+def d4rl_trained(tmp_path_factory):
+  """The d4rl benchmark's models trained once per session on `helpers.tiny_d4rl_data`:
+  (config, data, workdir, models, params, metrics)."""
+  from experiments.d4rl_benchmark import training
+  from helpers import tiny_d4rl_config, tiny_d4rl_data
+  workdir = str(tmp_path_factory.mktemp("d4rl"))
+  config, data = tiny_d4rl_config(), tiny_d4rl_data()
+  m, params, metrics = training.train_models(config, data, workdir)
+  return config, data, workdir, m, params, metrics

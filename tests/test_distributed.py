@@ -39,18 +39,18 @@ def cases() -> dict:
   """Plans for 6 initial states (not a multiple of 4: the padded path) and MPC
   episodes, one model set x 8 episodes and 2 stacked sets x 4, as nested lists."""
   import jax.numpy as jnp
-  from sgp_jax import evaluation
-  from sgp_jax.planning import GradientPlannerConfig, make_single_shooting
-  from sgp_jax.planning.core import batch_inputs
+  from sgp_jax import closed_loop
+  from sgp_jax.planning import (GradientPlannerConfig, batch_inputs, make_single_shooting,
+                                solve_sharded)
   models = lq_models()
   planner = make_single_shooting(lq_problem(), GradientPlannerConfig(
       horizon=4, num_iters=20, learning_rate=0.1, record_history=False))
   x0s = jax.random.normal(jax.random.PRNGKey(0), (6, 2))
-  plans = planner.solve_sharded(models, *batch_inputs(x0s, 0, jnp.linspace(0.0, 2.0, 6)))
+  plans = solve_sharded(planner, models, *batch_inputs(x0s, 0, jnp.linspace(0.0, 2.0, 6)))
   env = LQEnv(models)
-  episodes = evaluation.make_mpc_evaluator(env, planner, 8)(models, jax.random.PRNGKey(1), 0.5)
-  stacked = evaluation.make_mpc_evaluator(env, planner, 4, num_model_sets=2)(
-      evaluation.stack_models([models, models]), jax.random.PRNGKey(1), 0.5)
+  episodes = closed_loop.make_mpc_evaluator(env, planner, 8)(models, jax.random.PRNGKey(1), 0.5)
+  stacked = closed_loop.make_mpc_evaluator(env, planner, 4, num_model_sets=2)(
+      closed_loop.stack_models([models, models]), jax.random.PRNGKey(1), 0.5)
   as_list = lambda a: np.asarray(a).tolist()
   return {"plan_actions": as_list(plans.actions), "plan_cost": as_list(plans.cost),
           "eval_actions": as_list(episodes.actions), "eval_returns": as_list(episodes.returns()),

@@ -1,11 +1,9 @@
 """User mistakes end in one clear error naming the problem and the fix.
 
 Each test feeds one fault (a wrong model, a bad file, a bad config, a damaged
-checkpoint, a bad command line) to the library function a user calls, or to a
-launcher in a subprocess that stops before any training.
+checkpoint) to the library function a user calls. The launchers' faults (a bad
+command line, a bad config) are tests/experiments/test_launcher.py's.
 """
-import glob
-import importlib
 import os
 import subprocess
 import sys
@@ -19,8 +17,8 @@ import pytest
 from conftest import lq_models, lq_problem
 from sgp_jax import checkpoint, compilation_cache, data, training
 from sgp_jax.normalization import Normalizer
-from sgp_jax.planning import core, shooting
-from sgp_jax.score import make_score_model
+from sgp_jax import planning
+from sgp_jax.models import make_score_model
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -29,35 +27,36 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def test_single_shooting_names_a_dynamics_of_the_wrong_dimension():
   problem = lq_problem()._replace(
       dynamics=lambda m, x, u: jnp.concatenate([m["A"] @ x + m["B"] @ u, u]))
-  planner = shooting.make_single_shooting(
-      problem, core.GradientPlannerConfig(horizon=3, num_iters=2))
+  planner = planning.make_single_shooting(
+      problem, planning.GradientPlannerConfig(horizon=3, num_iters=2))
   with pytest.raises(ValueError, match=r"single shooting: problem.dynamics .* shape "
                                        r"\(3,\), expected \(2,\)"):
-    planner.solve(lq_models(), jnp.zeros(2), jax.random.PRNGKey(0), 0.1)
+    planning.solve(planner, lq_models(), jnp.zeros(2), jax.random.PRNGKey(0), 0.1)
 
 
 def test_single_shooting_refuses_an_empty_batch():
-  planner = shooting.make_single_shooting(
-      lq_problem(), core.GradientPlannerConfig(horizon=3, num_iters=2))
+  planner = planning.make_single_shooting(
+      lq_problem(), planning.GradientPlannerConfig(horizon=3, num_iters=2))
   with pytest.raises(ValueError, match="batch is empty"):
-    planner.solve_batch(lq_models(), jnp.zeros((0, 2)),
-                        jnp.zeros((0, 2), jnp.uint32), jnp.zeros((0,)))
+    planning.solve_batch(planner, lq_models(), jnp.zeros((0, 2)),
+                         jnp.zeros((0, 2), jnp.uint32), jnp.zeros((0,)))
 
 
 def test_planner_refuses_nan_beta_and_plans_from_integer_states():
-  planner = shooting.make_single_shooting(
-      lq_problem(), core.GradientPlannerConfig(horizon=3, num_iters=2))
+  planner = planning.make_single_shooting(
+      lq_problem(), planning.GradientPlannerConfig(horizon=3, num_iters=2))
   keys = jax.random.split(jax.random.PRNGKey(0), 2)
   with pytest.raises(ValueError, match=r"betas contains NaN or inf: \[0.1 nan\]"):
-    planner.solve_batch(lq_models(), jnp.zeros((2, 2)), keys, jnp.array([0.1, np.nan]))
+    planning.solve_batch(planner, lq_models(), jnp.zeros((2, 2)), keys, jnp.array([0.1, np.nan]))
   with pytest.raises(ValueError, match="beta contains NaN"):
-    planner.solve(lq_models(), jnp.zeros(2), keys[0], float("nan"))
+    planning.solve(planner, lq_models(), jnp.zeros(2), keys[0], float("nan"))
   # Integer initial states are planned from as float32 (not a TypeError in lax.scan).
-  ints = planner.solve_batch(lq_models(), jnp.array([[1, 0], [0, 1]]), keys, jnp.full(2, 0.1))
-  floats = planner.solve_batch(lq_models(), jnp.array([[1.0, 0.0], [0.0, 1.0]]), keys,
-                               jnp.full(2, 0.1))
+  ints = planning.solve_batch(planner, lq_models(), jnp.array([[1, 0], [0, 1]]), keys,
+                              jnp.full(2, 0.1))
+  floats = planning.solve_batch(planner, lq_models(), jnp.array([[1.0, 0.0], [0.0, 1.0]]), keys,
+                                jnp.full(2, 0.1))
   np.testing.assert_array_equal(ints.actions, floats.actions)
-  one = planner.solve(lq_models(), np.array([1, 0]), keys[0], 0.1)
+  one = planning.solve(planner, lq_models(), np.array([1, 0]), keys[0], 0.1)
   np.testing.assert_allclose(one.actions, floats.actions[0], rtol=1e-6, atol=1e-6)
 
 
@@ -153,113 +152,6 @@ def test_truncated_newest_checkpoint_resumes_quietly_from_the_intact_one(tmp_pat
   assert f"training checkpoint {tmp_path}/3 is corrupt" in out.stderr
   assert "truncated" in out.stderr and "intact step 2" in out.stderr
   assert (tmp_path / "3.corrupt").is_dir() and (tmp_path / "3").is_dir()  # rewritten
-
-
-# ------------------------------------------------------------------ pipelines
-@pytest.mark.parametrize("name, field, value", [
-    ("cartpole_swingup", "plan.betas", ()), ("cartpole_swingup", "plan.num_seeds", 0),
-    ("corridor", "plan.betas", ()), ("corridor", "plan.num_seeds", 0),
-    ("light_dark", "plan.betas", ()), ("pendulum_keypoints", "plan.betas", ()),
-    ("cartpole_comparison", "num_seeds", 0), ("cartpole_comparison", "methods", ()),
-    ("circle", "langevin.num_particles", 0), ("simple_1d", "descent.num_starts", 0),
-    ("d4rl_benchmark", "levels", ()), ("d4rl_benchmark", "eval.num_seeds", 0)])
-def test_empty_plan_batch_is_refused_before_training(name, field, value, tmp_path):
-  config = importlib.import_module(f"experiments.{name}.configs.default").get_config()
-  section, _, leaf = field.rpartition(".")
-  (config[section] if section else config)[leaf] = value
-  with pytest.raises(ValueError, match=f"config.{field}"):
-    importlib.import_module(f"experiments.{name}.pipeline").run(config, str(tmp_path))
-  assert not os.listdir(tmp_path)  # nothing trained or written
-
-
-def test_d4rl_benchmark_says_how_to_make_its_data(tmp_path):
-  from experiments.d4rl_benchmark import pipeline
-  from experiments.d4rl_benchmark.configs import hopper
-  config = hopper.get_config()
-  make = ("python -m experiments.make_dataset.main --workdir=runs/data_hopper "
-          "--config.env=hopper` and pass --config.data_dir=runs/data_hopper/datasets")
-  with pytest.raises(ValueError, match="config.data_dir is not set") as info:
-    pipeline.run(config, str(tmp_path / "run"))
-  assert make in str(info.value)
-  config.data_dir = str(tmp_path)
-  with pytest.raises(FileNotFoundError) as info:
-    pipeline.run(config, str(tmp_path / "run"))
-  assert str(tmp_path / "hopper-medium.npz") in str(info.value) and make in str(info.value)
-
-
-@pytest.mark.parametrize("module", [
-    "experiments.d4rl_benchmark.configs.default", "experiments.d4rl_benchmark.configs.hopper",
-    "experiments.d4rl_benchmark.configs.walker2d", "experiments.d4rl_benchmark.configs.ant",
-    "experiments.cartpole_comparison.configs.default"])
-def test_configs_hold_no_machine_paths(module):
-  config = importlib.import_module(module).get_config()
-  assert not any(isinstance(v, str) and v.startswith("/") for v in config.values())
-
-
-def test_cartpole_comparison_says_how_to_make_missing_source_models(tmp_path):
-  from experiments.cartpole_comparison import pipeline
-  from experiments.cartpole_comparison.configs import default
-  config = default.get_config()
-  config.source_workdir = str(tmp_path / "cartpole")
-  with pytest.raises(FileNotFoundError, match="experiments.cartpole_swingup.main "
-                                              f"--workdir={tmp_path}/cartpole"):
-    pipeline.run(config, str(tmp_path / "run"))
-
-
-# ------------------------------------------------------------------ launchers
-def _launch(module, *args):
-  env = dict(os.environ, PYTHONPATH=REPO)
-  return subprocess.run([sys.executable, "-m", f"experiments.{module}.main", *args,
-                         "--compilation_cache_dir="], cwd=REPO, env=env,
-                        capture_output=True, text=True, timeout=120)
-
-
-def _one_error_line(out):
-  assert out.returncode == 2, out.stderr[-3000:]
-  lines = out.stderr.strip().splitlines()
-  assert len(lines) == 1 and lines[0].startswith("error: "), out.stderr[-3000:]
-  return lines[0]
-
-
-def test_launcher_unknown_config_field_is_one_line(tmp_path):
-  line = _one_error_line(_launch("cartpole_swingup", f"--workdir={tmp_path}",
-                                 "--config.plan.num_iter=3"))
-  assert "--config.plan.num_iter" in line and "did you mean --config.plan.num_iters" in line
-  assert "num_seeds" in line and "--help" in line
-
-
-def test_launcher_workdir_that_is_a_file_is_one_line(tmp_path):
-  path = tmp_path / "file"
-  path.write_text("")
-  line = _one_error_line(_launch("circle", f"--workdir={path}"))
-  assert f"--workdir {path} is an existing file" in line
-  out = _launch("circle", f"--workdir={path}", "--traceback")
-  assert out.returncode != 0 and "Traceback (most recent call last)" in out.stderr
-
-
-def test_launcher_empty_plan_batch_is_one_line(tmp_path):
-  line = _one_error_line(_launch("cartpole_swingup", f"--workdir={tmp_path}",
-                                 "--config.plan.betas=()"))
-  assert "config.plan.betas is empty" in line
-
-
-def test_every_launcher_uses_the_shared_flags_and_error_handling():
-  """So each --help lists --workdir, --config, --traceback and
-  --compilation_cache_dir with their explanations (checked below on one launcher)."""
-  for main in glob.glob(os.path.join(REPO, "experiments", "*", "main.py")):
-    source = open(main).read()
-    assert "common.define_launcher_flags(" in source, main
-    assert "flags_parser=common.parse_flags" in source, main
-    assert "DEFINE_" not in source, main  # no flag of its own
-
-
-def test_launcher_help_explains_the_shared_flags():
-  out = _launch("make_dataset", "--help")
-  assert out.returncode in (0, 1), out.stderr[-3000:]
-  for flag, words in [("--workdir", "data sets"), ("--config", "override"),
-                      ("--[no]traceback", "full Python traceback"),
-                      ("--compilation_cache_dir", "'' turns the cache off")]:
-    assert flag in out.stdout and words in out.stdout, (flag, out.stdout[-3000:])
 
 
 # ------------------------------------------------------------------ compilation cache

@@ -9,7 +9,7 @@ a = u / u_max in [-1, 1]^2 (so the planners' learning rate and sampling std are 
 units of the command bound):
   dynamics        residual MLP (x, a) -> x'
   score           NCSN xu score of (x, a), cosine sigma levels 0.2 -> 0.01
-  keypoint_score  a score of the 10 keypoints alone (`common.point_score_model`)
+  keypoint_score  a score of the 10 keypoints alone (`models.point_score_model`)
   ensemble        K dynamics models (the ensemble baseline)
 
 Task: SGP-MPC on the TRUE simulator. Each replan minimises
@@ -47,16 +47,18 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments import common
-from sgp_jax import distributed
-from sgp_jax import ensemble as ens_lib
-from sgp_jax import dynamics as dyn_lib
+from experiments import launcher
+from sgp_jax import closed_loop, distributed
+from sgp_jax.models import train_model
 from sgp_jax import score as score_lib
+from sgp_jax.envs.base import SystemEnv
 from sgp_jax.normalization import Normalizer
-from sgp_jax.planning import core, mpc as mpc_lib, penalties, sampling_planners, shooting
+from sgp_jax import planning
 from sgp_jax.sampling import annealed_langevin
 from sgp_jax.systems import pusher_slider as ps
+from sgp_jax.training import TrainConfig
 from sgp_jax.types import Transitions
+from sgp_jax import models
 
 METHODS = ("sgp", "beta0", "ensemble", "cem_score", "mppi_score", "true_model")
 GRADIENT_METHODS = ("sgp", "beta0", "ensemble", "true_model")
@@ -80,9 +82,9 @@ def teleop_config(config) -> ps.TeleopConfig:
 
 def check_config(config) -> None:
   """Raises ValueError for a config that cannot run, before any data or training."""
-  common.check_nonempty(config, "methods", "goals.x", "goals.num_starts", "mpc.num_steps",
-                        "mpc.num_iters")
-  common.check_method_names(config.methods, METHODS, fixed=("true_model",))
+  launcher.check_nonempty(config, "methods", "goals.x", "goals.num_starts", "mpc.num_steps",
+                          "mpc.num_iters")
+  launcher.check_method_names(config.methods, METHODS, fixed=("true_model",))
   if config.data.num_episodes * config.data.episode_length < 10:
     raise ValueError("the data set needs at least 10 transitions; raise "
                      "--config.data.num_episodes or --config.data.episode_length.")
@@ -111,16 +113,16 @@ def build_models(config, data) -> dict:
   kp_norm = Normalizer(x_norm.scale[:KP], x_norm.offset[:KP])
   d, s, k, e = config.dynamics, config.score, config.keypoint_score, config.ensemble
   return {
-      "dynamics": dyn_lib.make_dynamics_model(x_norm, u_norm, d.hidden, d.activation),
-      "score": score_lib.make_score_model(
+      "dynamics": models.make_dynamics_model(x_norm, u_norm, d.hidden, d.activation),
+      "score": models.make_score_model(
           "xu", x_norm, u_norm, score_lib.cosine_sigmas(s.sigma_max, s.sigma_min,
                                                         s.num_levels),
           s.hidden, s.activation),
-      "keypoint_score": common.point_score_model(
+      "keypoint_score": models.point_score_model(
           kp_norm, score_lib.cosine_sigmas(k.sigma_max, k.sigma_min, k.num_levels),
           k.hidden, k.activation),
-      "ensemble": ens_lib.make_dynamics_ensemble(x_norm, u_norm, e.hidden, e.num_members,
-                                                 e.activation),
+      "ensemble": models.make_dynamics_ensemble(x_norm, u_norm, e.hidden, e.num_members,
+                                                e.activation),
   }
 
 
@@ -144,21 +146,22 @@ def train_models(config, data, workdir: str, progress: Optional[Callable] = None
                   jax.random.split(jax.random.PRNGKey(config.seed + 1), 4)))
   kps = jnp.concatenate([data.x[:, :KP], data.x_next[:, :KP]])
   jobs = {
-      "dynamics": (lambda p, b, k: dyn_lib.one_step_loss(m["dynamics"], p, *b),
+      "dynamics": (lambda p, b, k: models.one_step_loss(m["dynamics"], p, *b),
                    (data.x, data.u, data.x_next), m["dynamics"]),
       "score": (lambda p, b, k: score_lib.dsm_loss(m["score"], p, b, k), data.xu(),
                 m["score"]),
       "keypoint_score": (lambda p, b, k: score_lib.dsm_loss(m["keypoint_score"], p, b, k),
                          kps, m["keypoint_score"]),
-      "ensemble": (lambda p, b, k: ens_lib.ensemble_loss(m["ensemble"], p, *b),
+      "ensemble": (lambda p, b, k: models.ensemble_loss(m["ensemble"], p, *b),
                    (data.x, data.u, data.x_next), m["ensemble"]),
   }
   params, metrics = {}, {}
   for name in models_needed(config.methods):
     loss_fn, arrays, model = jobs[name]
-    params[name], metrics[name] = common.train_model(
-        name, loss_fn, m[name].init(keys[name]), arrays, config[name], config.seed,
-        workdir, progress, model=model)
+    params[name], metrics[name] = train_model(
+        name, loss_fn, m[name].init(keys[name]), arrays,
+        TrainConfig.from_section(config[name], config.seed), workdir, progress,
+        model=model)
   return m, params, metrics
 
 
@@ -185,13 +188,13 @@ def start_states(config, goal_pose: np.ndarray, key, params: ps.PusherSliderPara
   return jnp.concatenate([pose, pusher], -1)
 
 
-def make_problem(m: dict, config, params: ps.PusherSliderParams) -> shooting.ControlProblem:
+def make_problem(m: dict, config, params: ps.PusherSliderParams) -> planning.ControlProblem:
   """The learned problem on (12-D x, normalised command a); `models` is
   {"dynamics", "score", "ensemble", "goal" (10,)}: the goal travels with the models,
   so one compiled closed loop serves every goal."""
   dyn, score = m["dynamics"], m["score"]
   weight = config.mpc.action_cost * params.u_max ** 2  # 0.1 ||u||^2 with u = u_max a
-  return shooting.ControlProblem(
+  return planning.ControlProblem(
       dim_x=ps.DIM_OBS, dim_u=ps.DIM_U,
       dynamics=lambda p, x, a: dyn(p["dynamics"], x, a),
       running_cost=lambda p, x, a, t: weight * jnp.sum(a ** 2),
@@ -203,45 +206,51 @@ def make_problem(m: dict, config, params: ps.PusherSliderParams) -> shooting.Con
 def make_planner(name: str, config, problem, m: dict, params: ps.PusherSliderParams):
   """(planner, beta) of method `name` ('<method>' or '<method>@<beta>') at the
   configured budget."""
-  base_name, sep, beta = name.partition("@")
+  base_name, beta = launcher.split_method(name)
   planner, default_beta = _planner(base_name, config, problem, m, params)
-  return planner, float(beta) if sep else default_beta
+  return planner, default_beta if beta is None else beta
 
 
 def _planner(name: str, config, problem, m: dict, params: ps.PusherSliderParams):
   c, s = config.mpc, config.sampling
   low, high = (-1.0, 1.0) if c.bound_plan else (None, None)  # else only execution clips
   base = dict(horizon=c.horizon, action_low=low, action_high=high, record_history=False)
-  grad_cfg = core.GradientPlannerConfig(num_iters=c.num_iters, learning_rate=c.learning_rate,
-                                        init_std=c.init_std, **base)
-  samp_cfg = sampling_planners.SamplingPlannerConfig(
+  grad_cfg = planning.GradientPlannerConfig(num_iters=c.num_iters, learning_rate=c.learning_rate,
+                                            init_std=c.init_std, **base)
+  samp_cfg = planning.SamplingPlannerConfig(
       num_iters=c.num_iters // s.num_samples, num_samples=s.num_samples,
       num_elites=s.num_elites, sample_std=s.sample_std, min_std=s.min_std,
       smoothing=s.smoothing, temperature=s.temperature, init_std=0.0, anneal=True, **base)
   no_score = problem._replace(score=None)
   if name == "sgp":
-    return shooting.make_single_shooting(problem, grad_cfg), config.betas.sgp
+    return planning.make_single_shooting(problem, grad_cfg), config.betas.sgp
   if name == "beta0":
-    return shooting.make_single_shooting(no_score, grad_cfg), 0.0
+    return planning.make_single_shooting(no_score, grad_cfg), 0.0
   if name == "true_model":
     step = true_step(params)
-    return shooting.make_single_shooting(
+    return planning.make_single_shooting(
         no_score._replace(dynamics=lambda p, x, a: step(x, a)), grad_cfg), 0.0
   if name == "ensemble":
-    loss = penalties.ensemble_variance_loss(no_score, m["ensemble"], lambda p: p["ensemble"])
-    return penalties.make_loss_shooting(no_score, loss, grad_cfg), config.betas.ensemble
-  value = penalties.penalized_loss(
-      problem, penalties.score_value_penalty(m["score"], lambda p: p["score"]))
+    loss = planning.ensemble_variance_loss(no_score, m["ensemble"], lambda p: p["ensemble"])
+    return planning.make_loss_shooting(no_score, loss, grad_cfg), config.betas.ensemble
+  value = planning.penalized_loss(
+      problem, planning.score_value_penalty(m["score"], lambda p: p["score"]))
   if name == "cem_score":
-    return sampling_planners.make_cem(problem, value, samp_cfg), config.betas.cem_score
+    return planning.make_cem(problem, value, samp_cfg), config.betas.cem_score
   if name == "mppi_score":
-    return sampling_planners.make_mppi(problem, value, samp_cfg), config.betas.mppi_score
+    return planning.make_mppi(problem, value, samp_cfg), config.betas.mppi_score
   raise ValueError(f"unknown method {name!r}; choose from {METHODS}.")
 
 
 def true_step(params: ps.PusherSliderParams) -> Callable:
   """The simulator on observations and normalised commands: (x (12,), a (2,)) -> x'."""
   return lambda x, a: ps.step_observation(x, params.u_max * a, params)
+
+
+def true_env(params: ps.PusherSliderParams) -> SystemEnv:
+  """The simulator as an env for the closed loop (observation = the 12 keypoint
+  coordinates, actions = normalised commands; started at given states)."""
+  return SystemEnv(true_step(params), dim_obs=12, dim_action=2)
 
 
 # ------------------------------------------------------------------ evaluation
@@ -252,7 +261,7 @@ def wrap_angle(a):
 @jax.jit
 def _model_plans(model, model_params, states, plan_actions):
   """Rollouts (B, N, T+1, 12) of a dynamics model or the members' mean of an ensemble."""
-  if isinstance(model, ens_lib.DynamicsEnsemble):
+  if isinstance(model, models.DynamicsEnsemble):
     one = lambda x, us: jnp.mean(model.rollout_all(model_params, x, us), 0)
   else:
     one = lambda x, us: model.rollout(model_params, x, us)
@@ -281,9 +290,10 @@ def keypoint_rms(a, b):
   return np.sqrt(d2.reshape(d2.shape[:-1] + (ps.NUM_KEYPOINTS, 2)).sum(-1).mean(-1))
 
 
-def episode_metrics(config, result, predicted, executed, goal_pose, params) -> dict:
-  """Per-episode arrays (B,) of the reported metrics (metres and degrees)."""
-  final = np.asarray(ps.fit_pose(result.states[:, -1, :KP], params))
+def episode_metrics(config, states, actions, predicted, executed, goal_pose, params) -> dict:
+  """Per-episode arrays (B,) of the reported metrics (metres and degrees) of the
+  executed states (B, N+1, 12) and commands (B, N, 2)."""
+  final = np.asarray(ps.fit_pose(states[:, -1, :KP], params))
   pos_err = np.linalg.norm(final[:, :2] - goal_pose[:2], axis=-1)
   ang_err = np.degrees(np.abs(wrap_angle(final[:, 2] - goal_pose[2])))
   rigidity = np.asarray(ps.rigidity_error(predicted[..., 1:, :KP], params))  # (B, N, T)
@@ -296,32 +306,34 @@ def episode_metrics(config, result, predicted, executed, goal_pose, params) -> d
       "plan_rigidity_error_max": rigidity.max((1, 2)),
       "prediction_gap": gap.mean((1, 2)),
       "prediction_gap_final": gap[..., -1].mean(1),
-      "max_abs_command": params.u_max * np.abs(np.asarray(result.actions)).max((1, 2)),
+      "max_abs_command": params.u_max * np.abs(np.asarray(actions)).max((1, 2)),
   }
 
 
 def run_method(name: str, config, problem, m, params_models, goals, starts, params) -> dict:
   planner, beta = make_planner(name, config, problem, m, params)
-  loop = mpc_lib.MPC(planner, true_step(params), config.mpc.num_steps,
-                     warm_start=config.mpc.warm_start)
+  loop = closed_loop.make_mpc(true_env(params), planner, config.mpc.num_steps,
+                              warm_start=config.mpc.warm_start)
   per_goal, episodes, first = [], {}, None
   start = time.time()
   for g, goal_pose in enumerate(goals):
     models = {**params_models, "goal": ps.keypoints(jnp.asarray(goal_pose), params)}
     x0s = ps.observe(starts[g], params)
     keys = jax.random.split(jax.random.PRNGKey(config.seed + 100 + g), x0s.shape[0])
-    result = loop.run_batch(models, x0s, keys, jnp.full((x0s.shape[0],), beta, jnp.float32))
-    executed = executed_plans(result.states, result.plan_actions, params)
+    result = loop(models, x0s, keys, beta)
+    states, plan_actions = result.states(), result.plans.actions
+    executed = executed_plans(states, plan_actions, params)
     predicted = (executed if name == "true_model" else predicted_plans(
-        name, m, models, result.states, result.plan_actions))
-    metrics = episode_metrics(config, result, predicted, executed, goal_pose, params)
+        name, m, models, states, plan_actions))
+    metrics = episode_metrics(config, states, result.actions, predicted, executed, goal_pose,
+                              params)
     per_goal.append({"goal": GOAL_NAMES[g] if len(goals) == 3 else str(g),
                      "success_rate": float(metrics["success"].mean()),
-                     **{k: common.mean_std(v) for k, v in metrics.items() if k != "success"}})
+                     **{k: launcher.mean_std(v) for k, v in metrics.items() if k != "success"}})
     for k, v in metrics.items():
       episodes.setdefault(k, []).append(v)
     if g == min(1, len(goals) - 1):  # the trajectory plot's episode: the centre goal
-      first = {"states": np.asarray(result.states[0]).tolist(),
+      first = {"states": np.asarray(states[0]).tolist(),
                "commands": (params.u_max * np.asarray(result.actions[0])).tolist(),
                "plan_predicted": np.asarray(predicted[0]).tolist(),
                "goal_pose": goal_pose.tolist()}
@@ -337,7 +349,7 @@ def run_method(name: str, config, problem, m, params_models, goals, starts, para
       "model_rollouts_per_replan": evaluations * members,
       "num_episodes": int(episodes["success"].size),
       "success_rate": float(episodes["success"].mean()),
-      **{k: common.mean_std(v) for k, v in episodes.items() if k != "success"},
+      **{k: launcher.mean_std(v) for k, v in episodes.items() if k != "success"},
       "per_goal": per_goal, "example_episode": first,
       "seconds_incl_compile": seconds}
 
@@ -354,10 +366,11 @@ def stabilise(config, m, params_models, data, params) -> dict:
   before, after = np.asarray(ps.rigidity_error(noisy, params)), np.asarray(
       ps.rigidity_error(out, params))
   return {"noise_std": c.noise, "num_points": int(c.num_points),
-          "rigidity_error_before": common.mean_std(before), "rigidity_error_after": common.mean_std(after),
+          "rigidity_error_before": launcher.mean_std(before),
+          "rigidity_error_after": launcher.mean_std(after),
           "rigidity_reduction": float(before.mean() / max(after.mean(), 1e-12)),
-          "rms_to_clean_before": common.mean_std(keypoint_rms(noisy, clean)),
-          "rms_to_clean_after": common.mean_std(keypoint_rms(out, clean)),
+          "rms_to_clean_before": launcher.mean_std(keypoint_rms(noisy, clean)),
+          "rms_to_clean_after": launcher.mean_std(keypoint_rms(out, clean)),
           "examples": {"clean": np.asarray(clean[:4]).tolist(),
                        "noisy": np.asarray(noisy[:4]).tolist(),
                        "stabilised": np.asarray(out[:4]).tolist()}}
@@ -371,7 +384,7 @@ def _box_outline(kp):
 
 def plot_trajectories(rows, path: str, params) -> str:
   """The box and pusher over time, one panel per method, from the same start."""
-  plt = common.pyplot()
+  plt = launcher.pyplot()
   fig, axes = plt.subplots(1, len(rows), figsize=(4.2 * len(rows), 4.6), squeeze=False)
   for ax, row in zip(axes[0], rows):
     ep = row["example_episode"]
@@ -390,12 +403,12 @@ def plot_trajectories(rows, path: str, params) -> str:
     ax.set_title(f"{row['method']} (β={row['beta']:g}): success "
                  f"{row['success_rate']:.0%}", fontsize=9)
     ax.legend(fontsize=6, loc="lower right")
-  common.save_figure(fig, path, dpi=100)
+  launcher.save_figure(fig, path, dpi=100)
   return path
 
 
 def plot_metrics(rows, path: str) -> str:
-  plt = common.pyplot()
+  plt = launcher.pyplot()
   fig, axes = plt.subplots(1, 4, figsize=(18, 4))
   names = [r["method"] for r in rows]
   bars = [("success_rate", "success rate", None),
@@ -413,12 +426,12 @@ def plot_metrics(rows, path: str) -> str:
         ax.set_ylim(bottom=1e-4)
     ax.set_title(label, fontsize=9)
     ax.tick_params(axis="x", rotation=30)
-  common.save_figure(fig, path, dpi=100)
+  launcher.save_figure(fig, path, dpi=100)
   return path
 
 
 def plot_stabilisation(stab, path: str, params) -> str:
-  plt = common.pyplot()
+  plt = launcher.pyplot()
   fig, axes = plt.subplots(1, 4, figsize=(16, 4))
   ex = stab["examples"]
   for ax, clean, noisy, out in zip(axes, ex["clean"], ex["noisy"], ex["stabilised"]):
@@ -434,7 +447,7 @@ def plot_stabilisation(stab, path: str, params) -> str:
   fig.suptitle(f"keypoint stabilisation (noise σ = {stab['noise_std']} m): mean rigidity "
                f"error {stab['rigidity_error_before']['mean']:.4f} → "
                f"{stab['rigidity_error_after']['mean']:.4f} m", fontsize=10)
-  common.save_figure(fig, path, dpi=100)
+  launcher.save_figure(fig, path, dpi=100)
   return path
 
 
@@ -442,7 +455,7 @@ def animate_episode(row, path: str, params) -> str:
   """A GIF of one episode: the true box and pusher, the goal and each replan's
   predicted keypoints."""
   from matplotlib import animation
-  plt = common.pyplot()
+  plt = launcher.pyplot()
   ep = row["example_episode"]
   xs = np.asarray(ep["states"])
   pred = np.asarray(ep["plan_predicted"])
@@ -476,7 +489,7 @@ def run(config, workdir: str, progress: Optional[Callable] = None) -> dict:
   """Data, models, every method in closed loop, stabilisation; writes summary.json,
   trajectories.png, metrics.png, stabilisation.png and episode.gif."""
   check_config(config)
-  common.make_workdir(workdir)
+  launcher.make_workdir(workdir)
   params = sim_params(config)
   t0 = time.time()
   ds, data = make_data(config, params)
@@ -503,7 +516,7 @@ def run(config, workdir: str, progress: Optional[Callable] = None) -> dict:
       "data": {"num_transitions": ds.num, "metadata": ds.metadata},
       "per_method": rows, "stabilisation": stab, "training": train_metrics,
       "seconds": {"data_and_training": t1 - t0, "mpc": t2 - t1, "total": time.time() - t0}}
-  common.write_summary(workdir, summary, config)
+  launcher.write_summary(workdir, summary, config)
   summary["plots"] = [
       plot_trajectories(rows, os.path.join(workdir, "trajectories.png"), params),
       plot_metrics(rows, os.path.join(workdir, "metrics.png")),

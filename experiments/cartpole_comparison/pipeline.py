@@ -30,14 +30,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments import common
+from experiments import launcher
 from experiments.cartpole_swingup import pipeline as cartpole_pipeline
 from experiments.cartpole_swingup.configs import default as cartpole_default
-from sgp_jax import data_distance, ensemble as ensemble_lib
 from sgp_jax import models as models_lib
 from sgp_jax.normalization import Normalizer
-from sgp_jax.planning import core, penalties, sampling_planners, shooting
+from sgp_jax import planning
 from sgp_jax.systems import cartpole
+from sgp_jax.training import TrainConfig
+from sgp_jax import models
+from sgp_jax import training
 
 PARAMS = cartpole.CartPoleParams()
 GRADIENT = ("shooting_beta0", "sgp", "ensemble_gradient")
@@ -69,8 +71,8 @@ def load_or_train_models(config, data, workdir: str, progress=None):
   """(dyn, score, params, info): from `source_models(config)`, else trained here."""
   src = source_models(config)
   if src:
-    dyn, dyn_params = models_lib.load(os.path.join(src, "dynamics"))
-    score, score_params = models_lib.load(os.path.join(src, "score"))
+    dyn, dyn_params = models.load(os.path.join(src, "dynamics"))
+    score, score_params = models.load(os.path.join(src, "score"))
     return dyn, score, {"dynamics": dyn_params, "score": score_params}, {"source": src}
   cp = cartpole_default.get_config()
   cp.seed = config.seed
@@ -87,19 +89,20 @@ def train_baselines(config, data, workdir: str, progress=None):
   e = config.ensemble
   x_norm = Normalizer.from_box(PARAMS.x_low, PARAMS.x_high)
   u_norm = Normalizer.from_scale(PARAMS.u_max, 0.0, dim=1)
-  ens = ensemble_lib.make_dynamics_ensemble(x_norm, u_norm, e.hidden, e.num_members,
-                                            e.activation)
+  ens = models.make_dynamics_ensemble(x_norm, u_norm, e.hidden, e.num_members,
+                                      e.activation)
   key_ens, key_dde = jax.random.split(jax.random.PRNGKey(config.seed + 10))
-  ens_params, ens_metrics = common.train_model(
-      "ensemble", lambda p, b, k: ensemble_lib.ensemble_loss(ens, p, *b),
-      ens.init(key_ens), (data.x, data.u, data.x_next), e, config.seed, workdir, progress)
+  ens_params, ens_metrics = models_lib.train_model(
+      "ensemble", lambda p, b, k: models.ensemble_loss(ens, p, *b),
+      ens.init(key_ens), (data.x, data.u, data.x_next),
+      TrainConfig.from_section(e, config.seed), workdir, progress)
   d = config.dde
   low = np.concatenate([PARAMS.x_low, [-PARAMS.u_max]]).astype(np.float32)
   high = np.concatenate([PARAMS.x_high, [PARAMS.u_max]]).astype(np.float32)
   start = time.time()
-  dde, dde_params, dde_result = data_distance.fit_data_distance(
+  dde, dde_params, dde_result = models.fit_data_distance(
       data.xu()[:d.max_points], low, high, 2.0 / (high - low), d.hidden, d.activation,
-      d.num_points, common.train_config(d, config.seed), key_dde,
+      d.num_points, training.TrainConfig.from_section(d, config.seed), key_dde,
       workdir=os.path.join(workdir, "train_state", "dde"),
       progress_fn=(lambda ep, m: progress("dde", ep, m)) if progress else None)
   metrics = {"ensemble": ens_metrics,
@@ -111,30 +114,30 @@ def train_baselines(config, data, workdir: str, progress=None):
 def make_planner(name: str, config, problem, ens, dde):
   """The planner of method `name` and its beta, at the configured budget."""
   c, s = config, config.sampling
-  grad_cfg = core.GradientPlannerConfig(
+  grad_cfg = planning.GradientPlannerConfig(
       horizon=c.horizon, num_iters=c.budget, learning_rate=c.learning_rate,
       init_std=c.init_std, record_history=False)
-  samp_cfg = sampling_planners.SamplingPlannerConfig(
+  samp_cfg = planning.SamplingPlannerConfig(
       horizon=c.horizon, num_iters=max(1, c.budget // s.num_samples),
       init_std=c.init_std, record_history=False, num_samples=s.num_samples,
       num_elites=s.num_elites, sample_std=s.sample_std, min_std=s.min_std,
       smoothing=s.smoothing, temperature=s.temperature)
-  ens_loss = penalties.ensemble_variance_loss(problem, ens, lambda m: m["ensemble"])
-  dde_loss = penalties.penalized_loss(
-      problem, penalties.dde_penalty(dde, lambda m: m["dde"]))
+  ens_loss = planning.ensemble_variance_loss(problem, ens, lambda m: m["ensemble"])
+  dde_loss = planning.penalized_loss(
+      problem, planning.dde_penalty(dde, lambda m: m["dde"]))
   no_score = problem._replace(score=None)
   if name == "shooting_beta0":
-    return shooting.make_single_shooting(no_score, grad_cfg), 0.0
+    return planning.make_single_shooting(no_score, grad_cfg), 0.0
   if name == "sgp":
-    return shooting.make_single_shooting(problem, grad_cfg), c.sgp_beta
+    return planning.make_single_shooting(problem, grad_cfg), c.sgp_beta
   if name == "ensemble_gradient":
-    return penalties.make_loss_shooting(no_score, ens_loss, grad_cfg), c.ensemble_beta
+    return planning.make_loss_shooting(no_score, ens_loss, grad_cfg), c.ensemble_beta
   if name == "cem_ensemble":
-    return sampling_planners.make_cem(no_score, ens_loss, samp_cfg), c.ensemble_beta
+    return planning.make_cem(no_score, ens_loss, samp_cfg), c.ensemble_beta
   if name == "cem_dde":
-    return sampling_planners.make_cem(no_score, dde_loss, samp_cfg), c.dde_beta
+    return planning.make_cem(no_score, dde_loss, samp_cfg), c.dde_beta
   if name == "mppi_dde":
-    return sampling_planners.make_mppi(no_score, dde_loss, samp_cfg), c.dde_beta
+    return planning.make_mppi(no_score, dde_loss, samp_cfg), c.dde_beta
   raise ValueError(f"unknown method {name!r}; choose from shooting_beta0, sgp, "
                    "ensemble_gradient, cem_ensemble, cem_dde, mppi_dde.")
 
@@ -163,7 +166,7 @@ def run_methods(config, problem, ens, dde, params) -> list:
   for name in config.methods:
     planner, beta = make_planner(name, config, problem, ens, dde)
     start = time.time()
-    res = planner.solve_batch(params, x0s, keys, jnp.full((n,), beta, jnp.float32))
+    res = planning.solve_batch(planner, params, x0s, keys, jnp.full((n,), beta, jnp.float32))
     jax.block_until_ready(res.actions)
     seconds = time.time() - start
     seeds = [evaluate(res.actions[i], res.states[i]) for i in range(n)]
@@ -189,7 +192,7 @@ def run_methods(config, problem, ens, dde, params) -> list:
 
 
 def plot(rows, path: str) -> str:
-  plt = common.pyplot()
+  plt = launcher.pyplot()
   fig, axes = plt.subplots(1, 2, figsize=(14, 5))
   names = [r["method"] for r in rows]
   mean = [r["true_terminal_cost_mean"] for r in rows]
@@ -207,15 +210,15 @@ def plot(rows, path: str) -> str:
   axes[1].axhline(np.pi, color="k", ls=":"); axes[1].set_xlabel("t [s]")
   axes[1].set_ylabel("true θ"); axes[1].legend(fontsize=8)
   axes[1].set_title("true rollouts of each plan (all seeds)")
-  common.save_figure(fig, path, dpi=100)
+  launcher.save_figure(fig, path, dpi=100)
   return path
 
 
 def run(config, workdir: str, progress: Optional[Callable] = None) -> dict:
   """Models, baselines, every method; writes summary.json and comparison.png."""
-  common.check_nonempty(config, "num_seeds", "methods", "budget")
+  launcher.check_nonempty(config, "num_seeds", "methods", "budget")
   source_models(config)
-  common.make_workdir(workdir)
+  launcher.make_workdir(workdir)
   t0 = time.time()
   data = cartpole.make_dataset(jax.random.PRNGKey(config.seed),
                                config.cartpole.num_candidates)
@@ -227,7 +230,7 @@ def run(config, workdir: str, progress: Optional[Callable] = None) -> dict:
   summary = {"models": source, "num_transitions": data.num, "per_method": rows,
              "training": train_metrics,
              "seconds": {"plans": time.time() - t1, "total": time.time() - t0}}
-  common.write_summary(workdir, summary, config)
+  launcher.write_summary(workdir, summary, config)
   summary["plot"] = plot(rows, os.path.join(workdir, "comparison.png"))
   return summary
 

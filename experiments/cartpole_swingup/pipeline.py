@@ -7,7 +7,7 @@ notebook call.
 """
 from __future__ import annotations
 
-import json
+import dataclasses
 import os
 import time
 from typing import Callable, Optional
@@ -16,16 +16,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments import common
+from experiments import launcher
 import sgp_jax
-from sgp_jax import distributed
-from sgp_jax import dynamics as dyn_lib
-from sgp_jax import models as models_lib
 from sgp_jax import score as score_lib
 from sgp_jax import training
 from sgp_jax.normalization import Normalizer
-from sgp_jax.planning import core, shooting
+from sgp_jax import planning
 from sgp_jax.systems import cartpole
+from sgp_jax import models
 
 UPRIGHT_TOL = {"theta": 0.2, "p": 0.5}  # SPEC E.4 (ours)
 
@@ -34,52 +32,41 @@ def build_models(config, data):
   params = cartpole.CartPoleParams()
   x_norm = Normalizer.from_box(params.x_low, params.x_high)
   u_norm = Normalizer.from_scale(params.u_max, 0.0, dim=1)
-  dyn = dyn_lib.make_dynamics_model(x_norm, u_norm, config.dynamics.hidden,
-                                    config.dynamics.activation)
-  score = score_lib.make_score_model("xu", x_norm, u_norm, [config.score.sigma],
-                                     config.score.hidden, config.score.activation)
+  dyn = models.make_dynamics_model(x_norm, u_norm, config.dynamics.hidden,
+                                   config.dynamics.activation)
+  score = models.make_score_model("xu", x_norm, u_norm, [config.score.sigma],
+                                  config.score.hidden, config.score.activation)
   return dyn, score
 
 
-def _train_config(c, seed) -> training.TrainConfig:
-  return training.TrainConfig(epochs=c.epochs, batch_size=c.batch_size,
-                              learning_rate=c.learning_rate,
-                              validation_fraction=c.validation_fraction,
-                              epochs_per_call=max(1, min(10, c.epochs)), seed=seed)
-
-
 def train_models(config, data, workdir: str, progress: Optional[Callable] = None):
-  """Trains (or resumes) the dynamics and the score; returns (models, params, metrics)."""
+  """Trains (or resumes) the dynamics and the score; returns (models, params, metrics).
+
+  Checkpoints: workdir/models/{dynamics,score} (`sgp_jax.models.load`); training
+  states in workdir/train_state/{dynamics,score}, recorded under the model's config.
+  """
   dyn, score = build_models(config, data)
   key_dyn, key_score = jax.random.split(jax.random.PRNGKey(config.seed))
-  out = {}
   jobs = {
-      "dynamics": (dyn, lambda p, b, k: dyn_lib.one_step_loss(dyn, p, *b),
+      "dynamics": (dyn, lambda p, b, k: models.one_step_loss(dyn, p, *b),
                    (data.x, data.u, data.x_next), key_dyn, config.dynamics),
       "score": (score, lambda p, b, k: score_lib.dsm_loss(score, p, b, k),
                 data.xu()[:config.score.max_points], key_score, config.score),
   }
-  metrics = {}
+  out, metrics = {}, {}
   for name, (model, loss_fn, arrays, key, c) in jobs.items():
-    model_dir = os.path.join(workdir, "models", name)
-    start = time.time()
-    result = training.train(
-        loss_fn, model.init(key), arrays, _train_config(c, config.seed),
-        workdir=os.path.join(workdir, "train_state", name),
-        run_config=models_lib.describe(model),
-        progress_fn=(lambda e, m, name=name: progress(name, e, m)) if progress else None)
-    models_lib.save(model_dir, model, result.params)
-    out[name] = result.params
-    metrics[name] = {"final_train_loss": result.final_train_loss,
-                     "best_val_loss": float(result.state.best_val),
-                     "seconds": time.time() - start}
+    train_config = dataclasses.replace(training.TrainConfig.from_section(c, config.seed),
+                                       epochs_per_call=max(1, min(10, c.epochs)))
+    out[name], metrics[name] = models.train_model(
+        name, loss_fn, model.init(key), arrays, train_config, workdir, progress,
+        model=model, run_config=model.to_config())
   return (dyn, score), out, metrics
 
 
-def make_problem(dyn, score) -> shooting.ControlProblem:
+def make_problem(dyn, score) -> planning.ControlProblem:
   """Learned cart-pole problem; `models` is {"dynamics": params, "score": params}."""
   params = cartpole.CartPoleParams()
-  return shooting.ControlProblem(
+  return planning.ControlProblem(
       dim_x=cartpole.DIM_X, dim_u=cartpole.DIM_U,
       dynamics=lambda m, x, u: dyn(m["dynamics"], x, u),
       terminal_cost=lambda m, x: cartpole.terminal_cost(x, params),
@@ -91,7 +78,7 @@ def plan_and_evaluate(config, dyn, score, params):
   """Plans for every (beta, seed) pair in one vmapped solve; runs each plan on the true plant."""
   c = config.plan
   problem = make_problem(dyn, score)
-  planner = shooting.make_single_shooting(problem, core.GradientPlannerConfig(
+  planner = planning.make_single_shooting(problem, planning.GradientPlannerConfig(
       horizon=c.horizon, num_iters=c.num_iters, learning_rate=c.learning_rate,
       init_std=c.init_std, record_history=False))
   betas = jnp.repeat(jnp.asarray(c.betas, jnp.float32), c.num_seeds)
@@ -99,7 +86,7 @@ def plan_and_evaluate(config, dyn, score, params):
   x0s = jnp.zeros((batch, cartpole.DIM_X))
   keys = jax.random.split(jax.random.PRNGKey(config.seed + 1), batch)
   start = time.time()
-  result = planner.solve_sharded(params, x0s, keys, betas)
+  result = planning.solve_sharded(planner, params, x0s, keys, betas)
   jax.block_until_ready(result.actions)
   plan_seconds = time.time() - start
   true_states = jax.vmap(cartpole.rollout)(x0s, result.actions)
@@ -188,14 +175,14 @@ def plot(summary: dict, path: str) -> str:
     ax.set_xlabel("t [s]"); ax.set_ylabel("u [N]")
   axes[0, 0].legend(loc="lower left", fontsize=8)
   axes[2, 0].legend(loc="lower left", fontsize=8)
-  common.save_figure(fig, path, dpi=110)
+  launcher.save_figure(fig, path, dpi=110)
   return path
 
 
 def run(config, workdir: str, progress: Optional[Callable] = None) -> dict:
   """The whole experiment; writes models/, summary.json and phase_portraits.png."""
-  common.check_nonempty(config, "plan.betas", "plan.num_seeds")
-  common.make_workdir(workdir)
+  launcher.check_nonempty(config, "plan.betas", "plan.num_seeds")
+  launcher.make_workdir(workdir)
   t0 = time.time()
   data = cartpole.make_dataset(jax.random.PRNGKey(config.seed), config.num_candidates)
   sgp_jax.validate_transitions(data, "cartpole data")
@@ -208,11 +195,9 @@ def run(config, workdir: str, progress: Optional[Callable] = None) -> dict:
       "training": train_metrics,
       "plan_seconds_including_compile": plan_seconds,
       "total_seconds": time.time() - t0,
-      "versions": {"jax": jax.__version__, "sgp_jax": sgp_jax.__version__},
+      "versions": launcher.versions(),
   })
-  if distributed.is_primary():
-    with open(os.path.join(workdir, "summary.json"), "w") as f:
-      json.dump(summary, f, indent=1, default=lambda o: np.asarray(o).tolist())
+  launcher.write_summary(workdir, summary, config)
   summary["plot"] = plot(summary, os.path.join(workdir, "phase_portraits.png"))
   return summary
 

@@ -18,17 +18,19 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments import common
+from experiments import launcher
 from sgp_jax import distance, sampling, score as score_lib
+from sgp_jax.models import ScoreModel, point_score_model, train_model
 from sgp_jax.normalization import Normalizer
 from sgp_jax.systems import circle
+from sgp_jax.training import TrainConfig
 
 
-def build_model(config) -> score_lib.ScoreModel:
+def build_model(config) -> ScoreModel:
   c = config.score
   sigmas = score_lib.cosine_sigmas(c.sigma_max, c.sigma_min, c.num_levels)
-  return common.point_score_model(Normalizer.from_scale(2 * config.radius, 0.0, dim=2),
-                                  sigmas, c.hidden, c.activation)
+  return point_score_model(Normalizer.from_scale(2 * config.radius, 0.0, dim=2), sigmas,
+                           c.hidden, c.activation)
 
 
 def score_errors(model, params, data, key, num: int) -> list:
@@ -47,7 +49,7 @@ def score_errors(model, params, data, key, num: int) -> list:
 
 
 def plot(data, z0, z, model, params, path: str, radius: float) -> str:
-  plt = common.pyplot()
+  plt = launcher.pyplot()
   fig, ax = plt.subplots(figsize=(6, 6))
   g = np.linspace(-1.6 * radius, 1.6 * radius, 21)
   gx, gy = np.meshgrid(g, g)
@@ -62,22 +64,23 @@ def plot(data, z0, z, model, params, path: str, radius: float) -> str:
   ax.plot(z[:, 0], z[:, 1], "o", color="tab:red", label="annealed Langevin end")
   ax.set_aspect("equal"); ax.legend(loc="upper right", fontsize=8)
   ax.set_title("noise-free annealed Langevin on the circle score")
-  common.save_figure(fig, path, dpi=100)
+  launcher.save_figure(fig, path, dpi=100)
   return path
 
 
 def run(config, workdir: str, progress: Optional[Callable] = None) -> dict:
   """Trains the score, samples, and writes summary.json and circle.png."""
-  common.check_nonempty(config, "langevin.num_particles")
-  common.make_workdir(workdir)
+  launcher.check_nonempty(config, "langevin.num_particles")
+  launcher.make_workdir(workdir)
   t0 = time.time()
   key_data, key_init, key_z0, key_eval, key_lv = jax.random.split(
       jax.random.PRNGKey(config.seed), 5)
   data = circle.sample(key_data, config.num_points, config.radius)
   model = build_model(config)
-  params, train_metrics = common.train_model(
+  params, train_metrics = train_model(
       "score", lambda p, b, k: score_lib.dsm_loss(model, p, b, k), model.init(key_init),
-      data, config.score, config.seed, workdir, progress, model=model)
+      data, TrainConfig.from_section(config.score, config.seed), workdir, progress,
+      model=model)
   lv = config.langevin
   z0 = lv.init_std * jax.random.normal(key_z0, (lv.num_particles, 2))
   z = sampling.annealed_langevin(model, params, z0, key_lv, lv.num_steps, lv.step_size,
@@ -91,7 +94,7 @@ def run(config, workdir: str, progress: Optional[Callable] = None) -> dict:
                                                         config.eval_points),
       "particles_start": np.asarray(z0).tolist(), "particles_end": np.asarray(z).tolist(),
       "training": {"score": train_metrics}, "total_seconds": time.time() - t0}
-  common.write_summary(workdir, summary, config)
+  launcher.write_summary(workdir, summary, config)
   summary["plot"] = plot(np.asarray(data), np.asarray(z0), np.asarray(z), model, params,
                          os.path.join(workdir, "circle.png"), config.radius)
   return summary

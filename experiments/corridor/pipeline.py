@@ -21,26 +21,28 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments import common
-from sgp_jax import dynamics as dyn_lib
+from experiments import launcher
+from sgp_jax.models import train_model
 from sgp_jax import score as score_lib
 from sgp_jax.normalization import Normalizer
-from sgp_jax.planning import core, shooting
+from sgp_jax import planning
 from sgp_jax.systems import corridor
+from sgp_jax.training import TrainConfig
+from sgp_jax import models
 
 PARAMS = corridor.CorridorParams()
 
 
 def build_models(config, data):
   x_norm, u_norm = Normalizer.from_data(data.x), Normalizer.from_data(data.u)
-  dyn = dyn_lib.make_dynamics_model(x_norm, u_norm, config.dynamics.hidden,
-                                    config.dynamics.activation)
-  score = score_lib.make_score_model("xu", x_norm, u_norm, [config.score.sigma],
-                                     config.score.hidden, config.score.activation)
+  dyn = models.make_dynamics_model(x_norm, u_norm, config.dynamics.hidden,
+                                   config.dynamics.activation)
+  score = models.make_score_model("xu", x_norm, u_norm, [config.score.sigma],
+                                  config.score.hidden, config.score.activation)
   return dyn, score
 
 
-def make_problem(config, dyn, score) -> shooting.ControlProblem:
+def make_problem(config, dyn, score) -> planning.ControlProblem:
   """`models` is {"dynamics": params, "score": params}."""
   c = config.plan
   goal = jnp.asarray(PARAMS.goal)
@@ -49,7 +51,7 @@ def make_problem(config, dyn, score) -> shooting.ControlProblem:
     step = dyn(m["dynamics"], x, u) - x
     return (c.path_weight * jnp.sqrt(jnp.sum(step ** 2) + 1e-8)
             + c.action_weight * jnp.sum(u ** 2))
-  return shooting.ControlProblem(
+  return planning.ControlProblem(
       dim_x=2, dim_u=2, dynamics=lambda m, x, u: dyn(m["dynamics"], x, u),
       running_cost=running_cost,
       terminal_cost=lambda m, x: c.terminal_weight * jnp.sum((x - goal) ** 2),
@@ -59,15 +61,15 @@ def make_problem(config, dyn, score) -> shooting.ControlProblem:
 
 def plan_and_evaluate(config, dyn, score, params) -> list:
   c = config.plan
-  planner = shooting.make_single_shooting(make_problem(config, dyn, score),
-                                          core.GradientPlannerConfig(
+  planner = planning.make_single_shooting(make_problem(config, dyn, score),
+                                          planning.GradientPlannerConfig(
       horizon=c.horizon, num_iters=c.num_iters, learning_rate=c.learning_rate,
       init_std=c.init_std, action_low=-PARAMS.u_max, action_high=PARAMS.u_max,
       record_history=False))
   betas = jnp.repeat(jnp.asarray(c.betas, jnp.float32), c.num_seeds)
   x0s = jnp.broadcast_to(jnp.asarray(PARAMS.start), (betas.shape[0], 2))
   keys = jax.random.split(jax.random.PRNGKey(config.seed + 1), betas.shape[0])
-  res = planner.solve_batch(params, x0s, keys, betas)
+  res = planning.solve_batch(planner, params, x0s, keys, betas)
   true = np.asarray(jax.vmap(corridor.rollout)(x0s, res.actions))
   rows = []
   for i, beta in enumerate(c.betas):
@@ -100,7 +102,7 @@ def plan_and_evaluate(config, dyn, score, params) -> list:
 
 
 def plot(data, rows, path: str) -> str:
-  plt = common.pyplot()
+  plt = launcher.pyplot()
   fig, axes = plt.subplots(1, len(rows), figsize=(5.5 * len(rows), 5.5), squeeze=False)
   for ax, row in zip(axes[0], rows):
     ax.plot(data[:, 0], data[:, 1], ".", color="0.85", ms=1)
@@ -115,32 +117,34 @@ def plot(data, rows, path: str) -> str:
     ax.set_title(f"β = {row['beta']:g}: true path outside corridor "
                  f"{100 * row['true_fraction_outside_mean']:.0f} %", fontsize=10)
     ax.legend(fontsize=8)
-  common.save_figure(fig, path, dpi=100)
+  launcher.save_figure(fig, path, dpi=100)
   return path
 
 
 def run(config, workdir: str, progress: Optional[Callable] = None) -> dict:
   """Data, model and score training, plans; writes summary.json and corridor.png."""
-  common.check_nonempty(config, "plan.betas", "plan.num_seeds")
-  common.make_workdir(workdir)
+  launcher.check_nonempty(config, "plan.betas", "plan.num_seeds")
+  launcher.make_workdir(workdir)
   t0 = time.time()
   key_data, key_dyn, key_score = jax.random.split(jax.random.PRNGKey(config.seed), 3)
   data = corridor.make_dataset(key_data, config.num_candidates)
   dyn, score = build_models(config, data)
-  dyn_params, dyn_metrics = common.train_model(
-      "dynamics", lambda p, b, k: dyn_lib.one_step_loss(dyn, p, *b), dyn.init(key_dyn),
-      (data.x, data.u, data.x_next), config.dynamics, config.seed, workdir, progress,
+  dyn_params, dyn_metrics = train_model(
+      "dynamics", lambda p, b, k: models.one_step_loss(dyn, p, *b), dyn.init(key_dyn),
+      (data.x, data.u, data.x_next), TrainConfig.from_section(config.dynamics, config.seed),
+      workdir, progress,
       model=dyn)
-  score_params, score_metrics = common.train_model(
+  score_params, score_metrics = train_model(
       "score", lambda p, b, k: score_lib.dsm_loss(score, p, b, k), score.init(key_score),
-      data.xu(), config.score, config.seed, workdir, progress, model=score)
+      data.xu(), TrainConfig.from_section(config.score, config.seed), workdir, progress,
+      model=score)
   t1 = time.time()
   rows = plan_and_evaluate(config, dyn, score,
                            {"dynamics": dyn_params, "score": score_params})
   summary = {"num_transitions": data.num, "per_beta": rows,
              "training": {"dynamics": dyn_metrics, "score": score_metrics},
              "seconds": {"plan_incl_compile": time.time() - t1, "total": time.time() - t0}}
-  common.write_summary(workdir, summary, config)
+  launcher.write_summary(workdir, summary, config)
   summary["plot"] = plot(np.asarray(data.x[:20000]), rows,
                          os.path.join(workdir, "corridor.png"))
   return summary

@@ -15,12 +15,18 @@ vmapped over seeds x episodes) and writes to --workdir:
                                                data (eval.diagnose_episodes)
 
 Config fields (override with --config.FIELD=VALUE):
-  seed, env, levels                      data; training seed s is seed + s
+  seed                                   training seed s initialises and batches
+                                         with seed + s
+  env                                    halfcheetah | hopper | walker2d | ant
+  levels                                 any of random, medium, medium-replay,
+                                         medium-expert, expert
   data_dir                               required: the folder of {env}-{level}.npz,
-                                         <workdir>/datasets of make_dataset
+                                         <workdir>/datasets of experiments.make_dataset
+                                         (commands below)
   dynamics/reward/score/ensemble/bc.*    network sizes and training (hidden,
                                          activation, layer_norm, epochs, batch_size,
                                          learning_rate, validation_fraction)
+  ensemble.num_members                   dynamics models in the ensemble
   score.sigma_max/sigma_min/num_levels   geometric noise levels (SPEC B.8)
   plan.horizon/num_iters/learning_rate/init_std/warm_start/beta_schedule
   plan.betas, plan.beta_mins             per-level SGP beta (SPEC B.8 table); the keys
@@ -28,8 +34,12 @@ Config fields (override with --config.FIELD=VALUE):
                                          --config.plan.betas="{'medium': 1.0, ...}"
   plan.ensemble_beta, state_variance_beta   baseline penalty weights
   plan.num_samples/num_elites/sample_std/temperature   CEM and MPPI
-  methods                                subset of pipeline.METHODS; a planning
-                                         method as "<method>@<beta>" overrides beta
+  methods                                any of sgp, beta0, ensemble_cost_var,
+                                         ensemble_state_var, mppi, mppi_score,
+                                         mppi_state_var, cem, cem_score, cem_state_var,
+                                         bc (d4rl_benchmark/methods.py explains each);
+                                         a planning method as "<method>@<beta>"
+                                         overrides its beta
   eval.num_seeds/episodes_per_seed       training seeds, episodes per seed
   eval.seed                              env initial states and planner noise
   eval.num_steps                         1000 = the standard protocol
@@ -39,25 +49,30 @@ Config fields (override with --config.FIELD=VALUE):
                                          per step ({level}_{method}_episodes.png), to
                                          see why episodes fall or stall
 
-Example:
+Configs: configs/default.py holds one table of per-env settings; pick the env and
+the sizes after a colon (halfcheetah at CPU sizes when omitted): default.py:hopper,
+default.py:walker2d, default.py:ant; add ",gpu" for SPEC B.8's sizes (every level,
+[1024]*4 networks, 1000 epochs), e.g. default.py:hopper,gpu.
+
+Examples:
   python -m experiments.make_dataset.main --workdir=runs/data_halfcheetah
   python -m experiments.d4rl_benchmark.main --workdir=runs/d4rl \
       --config.data_dir=runs/data_halfcheetah/datasets
   python -m experiments.make_dataset.main --workdir=runs/data_hopper --config.env=hopper
   python -m experiments.d4rl_benchmark.main --workdir=runs/d4rl \
-      --config=experiments/d4rl_benchmark/configs/hopper.py \
+      --config=experiments/d4rl_benchmark/configs/default.py:hopper \
       --config.data_dir=runs/data_hopper/datasets
   python -m experiments.d4rl_benchmark.main --workdir=runs/d4rl \
-      --config=experiments/d4rl_benchmark/configs/gpu.py:hopper \
+      --config=experiments/d4rl_benchmark/configs/default.py:hopper,gpu \
       --config.data_dir=runs/data_hopper/datasets   # B.8 sizes
 """
 from absl import app
 
-from experiments import common
+from experiments import launcher
 from experiments.d4rl_benchmark import pipeline
 
-_WORKDIR, _CONFIG = common.define_launcher_flags(__file__)
+_WORKDIR, _CONFIG = launcher.define_launcher_flags(__file__)
 
 if __name__ == "__main__":
-  app.run(common.launcher_main(pipeline.run, pipeline.format_summary, _WORKDIR, _CONFIG),
-          flags_parser=common.parse_flags)
+  app.run(launcher.launcher_main(pipeline.run, pipeline.format_summary, _WORKDIR, _CONFIG),
+          flags_parser=launcher.parse_flags)

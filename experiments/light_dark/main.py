@@ -28,11 +28,11 @@ Example:
 """
 from absl import app
 
-from experiments import common
+from experiments import launcher
 from experiments.light_dark import pipeline
 
-_WORKDIR, _CONFIG = common.define_launcher_flags(__file__)
+_WORKDIR, _CONFIG = launcher.define_launcher_flags(__file__)
 
 if __name__ == "__main__":
-  app.run(common.launcher_main(pipeline.run, pipeline.format_summary, _WORKDIR, _CONFIG),
-          flags_parser=common.parse_flags)
+  app.run(launcher.launcher_main(pipeline.run, pipeline.format_summary, _WORKDIR, _CONFIG),
+          flags_parser=launcher.parse_flags)

@@ -21,29 +21,33 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments import common
+from experiments import launcher
+from sgp_jax import closed_loop
 from sgp_jax import score as score_lib
+from sgp_jax.models import ScoreModel, make_score_model, train_model
+from sgp_jax.envs.base import SystemEnv
 from sgp_jax.normalization import Normalizer
-from sgp_jax.planning import collocation, core, mpc, shooting
+from sgp_jax import planning
 from sgp_jax.systems import light_dark, linear
+from sgp_jax.training import TrainConfig
 
 PARAMS = light_dark.LightDarkParams()
 
 
-def build_model(config) -> score_lib.ScoreModel:
+def build_model(config) -> ScoreModel:
   c = config.score
-  return score_lib.make_score_model(
+  return make_score_model(
       "xux", Normalizer.identity(2), Normalizer.from_scale(c.u_scale, 0.0, dim=2),
       score_lib.cosine_sigmas(c.sigma_max, c.sigma_min, c.num_levels), c.hidden,
       c.activation)
 
 
-def make_problem(model: score_lib.ScoreModel, q_terminal: float = 0.0,
-                 q_running: float = 0.0) -> shooting.ControlProblem:
+def make_problem(model: ScoreModel, q_terminal: float = 0.0,
+                 q_running: float = 0.0) -> planning.ControlProblem:
   """sum_t ||u_t||^2 + q_running ||x_t - goal||^2, + q_terminal ||x_T - goal||^2;
   `models` is {"score": params}."""
   goal = jnp.asarray(PARAMS.goal)
-  return shooting.ControlProblem(
+  return planning.ControlProblem(
       dim_x=2, dim_u=2, dynamics=lambda m, x, u: light_dark.step(x, u),
       running_cost=lambda m, x, u, t: (jnp.sum(u ** 2)
                                        + q_running * jnp.sum((x - goal) ** 2)),
@@ -59,14 +63,14 @@ def min_radius(xs) -> float:
 
 def plan_bvp(config, model, params) -> list:
   c = config.plan
-  planner = collocation.make_collocation(
-      make_problem(model), core.GradientPlannerConfig(
+  planner = planning.make_collocation(
+      make_problem(model), planning.GradientPlannerConfig(
           horizon=c.horizon, num_iters=c.num_iters, learning_rate=c.learning_rate,
           init_std=c.init_std, record_history=False), x_goal=jnp.asarray(PARAMS.goal))
   betas = jnp.asarray(c.betas, jnp.float32)
   x0s = jnp.broadcast_to(jnp.asarray(PARAMS.start), (betas.shape[0], 2))
   keys = jax.random.split(jax.random.PRNGKey(config.seed + 1), betas.shape[0])
-  res = planner.solve_batch({"score": params}, x0s, keys, betas)
+  res = planning.solve_batch(planner, {"score": params}, x0s, keys, betas)
   rows = []
   for i, beta in enumerate(c.betas):
     xs, us = np.asarray(res.states[i]), np.asarray(res.actions[i])
@@ -85,14 +89,16 @@ def plan_bvp(config, model, params) -> list:
 
 def run_mpc(config, model, params) -> dict:
   c = config.mpc
-  planner = collocation.make_collocation(
-      make_problem(model, c.q_terminal, c.q_running), core.GradientPlannerConfig(
+  planner = planning.make_collocation(
+      make_problem(model, c.q_terminal, c.q_running), planning.GradientPlannerConfig(
           horizon=c.horizon, num_iters=c.num_iters, learning_rate=c.learning_rate,
           init_std=c.init_std, anneal=c.anneal, record_history=False))
-  controller = mpc.MPC(planner, light_dark.step, c.num_steps, warm_start=c.warm_start)
-  res = controller.run({"score": params}, jnp.asarray(PARAMS.start),
-                       jax.random.PRNGKey(config.seed + 2), c.beta)
-  xs = np.asarray(res.states)
+  env = SystemEnv(light_dark.step, dim_obs=2, dim_action=2)
+  run = closed_loop.make_mpc(env, planner, c.num_steps, warm_start=c.warm_start)
+  res = run({"score": params}, jnp.asarray(PARAMS.start)[None],
+            jax.random.PRNGKey(config.seed + 2)[None], c.beta)
+  res = jax.tree.map(lambda a: a[0], res)  # the one episode
+  xs = np.asarray(res.states())
   dist_goal = np.linalg.norm(xs - np.asarray(PARAMS.goal), axis=-1)
   reached = np.nonzero(dist_goal < 0.05)[0]
   return {"beta": float(c.beta), "states": xs.tolist(),
@@ -104,7 +110,7 @@ def run_mpc(config, model, params) -> dict:
 
 
 def plot(data, rows, mpc_row, path: str) -> str:
-  plt = common.pyplot()
+  plt = launcher.pyplot()
   from matplotlib.patches import Circle
   fig, axes = plt.subplots(1, 2, figsize=(12, 6))
   for ax in axes:
@@ -125,21 +131,22 @@ def plot(data, rows, mpc_row, path: str) -> str:
                label=f"MPC closed loop, β={mpc_row['beta']:g} "
                      f"(min |x| {mpc_row['min_distance_to_origin']:.2f})")
   axes[1].set_title("MPC (IVP collocation) on the true system"); axes[1].legend(fontsize=8)
-  common.save_figure(fig, path, dpi=100)
+  launcher.save_figure(fig, path, dpi=100)
   return path
 
 
 def run(config, workdir: str, progress: Optional[Callable] = None) -> dict:
   """Data, score training, BVP plans and MPC; writes summary.json and light_dark.png."""
-  common.check_nonempty(config, "plan.betas")
-  common.make_workdir(workdir)
+  launcher.check_nonempty(config, "plan.betas")
+  launcher.make_workdir(workdir)
   t0 = time.time()
   key_data, key_init = jax.random.split(jax.random.PRNGKey(config.seed))
   data = light_dark.make_dataset(key_data, config.num_candidates)
   model = build_model(config)
-  params, train_metrics = common.train_model(
+  params, train_metrics = train_model(
       "score", lambda p, b, k: score_lib.dsm_loss(model, p, b, k), model.init(key_init),
-      data.xux(), config.score, config.seed, workdir, progress, model=model)
+      data.xux(), TrainConfig.from_section(config.score, config.seed), workdir, progress,
+      model=model)
   t1 = time.time()
   rows = plan_bvp(config, model, params)
   t2 = time.time()
@@ -148,7 +155,7 @@ def run(config, workdir: str, progress: Optional[Callable] = None) -> dict:
              "bvp": rows, "mpc": mpc_row, "training": {"score": train_metrics},
              "seconds": {"bvp_incl_compile": t2 - t1, "mpc_incl_compile": time.time() - t2,
                          "total": time.time() - t0}}
-  common.write_summary(workdir, summary, config)
+  launcher.write_summary(workdir, summary, config)
   summary["plot"] = plot(np.asarray(data.x[:5000]), rows, mpc_row,
                          os.path.join(workdir, "light_dark.png"))
   return summary

@@ -20,28 +20,30 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments import common
+from experiments import launcher
 from sgp_jax import score as score_lib
+from sgp_jax.models import ScoreModel, make_score_model, train_model
 from sgp_jax.normalization import Normalizer
-from sgp_jax.planning import collocation, core, shooting
+from sgp_jax import planning
 from sgp_jax.systems import pendulum
+from sgp_jax.training import TrainConfig
 
 PARAMS = pendulum.PendulumParams()
 START = (-PARAMS.length, 0.0, 0.0)   # hanging down (theta = pi)
 GOAL = (PARAMS.length, 0.0, 0.0)     # upright (theta = 0)
 
 
-def build_model(config, data) -> score_lib.ScoreModel:
+def build_model(config, data) -> ScoreModel:
   c = config.score
-  return score_lib.make_score_model(
+  return make_score_model(
       "xux", Normalizer.from_data(data.x), Normalizer.from_data(data.u),
       score_lib.cosine_sigmas(c.sigma_max, c.sigma_min, c.num_levels), c.hidden,
       c.activation, alpha=c.alpha)
 
 
-def make_problem(model: score_lib.ScoreModel) -> shooting.ControlProblem:
+def make_problem(model: ScoreModel) -> planning.ControlProblem:
   """Minimum torque energy; `models` is {"score": params}; dynamics unused."""
-  return shooting.ControlProblem(
+  return planning.ControlProblem(
       dim_x=pendulum.DIM_X, dim_u=pendulum.DIM_U,
       dynamics=lambda m, x, u: pendulum.step(x, u, PARAMS),
       running_cost=lambda m, x, u, t: jnp.sum(u ** 2),
@@ -51,13 +53,13 @@ def make_problem(model: score_lib.ScoreModel) -> shooting.ControlProblem:
 
 def plan_and_evaluate(config, model, params) -> list:
   c = config.plan
-  planner = collocation.make_collocation(make_problem(model), core.GradientPlannerConfig(
+  planner = planning.make_collocation(make_problem(model), planning.GradientPlannerConfig(
       horizon=c.horizon, num_iters=c.num_iters, learning_rate=c.learning_rate,
       init_std=c.init_std, record_history=False), x_goal=jnp.asarray(GOAL))
   betas = jnp.asarray(c.betas, jnp.float32)
   x0s = jnp.broadcast_to(jnp.asarray(START), (betas.shape[0], pendulum.DIM_X))
   keys = jax.random.split(jax.random.PRNGKey(config.seed + 1), betas.shape[0])
-  res = planner.solve_batch({"score": params}, x0s, keys, betas)
+  res = planning.solve_batch(planner, {"score": params}, x0s, keys, betas)
   rows = []
   for i, beta in enumerate(c.betas):
     xs, us = res.states[i], res.actions[i]
@@ -76,7 +78,7 @@ def plan_and_evaluate(config, model, params) -> list:
 
 
 def plot(rows, path: str) -> str:
-  plt = common.pyplot()
+  plt = launcher.pyplot()
   fig, axes = plt.subplots(1, 3, figsize=(16, 5))
   th = np.linspace(0, 2 * np.pi, 200)
   axes[0].plot(PARAMS.length * np.cos(th), PARAMS.length * np.sin(th), "k:", label="|p| = l")
@@ -93,27 +95,28 @@ def plot(rows, path: str) -> str:
   axes[1].axhline(PARAMS.length, color="k", ls=":"); axes[1].set_xlabel("t")
   axes[1].set_title("||(x_0, x_1)|| along the plan"); axes[1].legend(fontsize=8)
   axes[2].set_title("torque u_t"); axes[2].set_xlabel("t"); axes[2].legend(fontsize=8)
-  common.save_figure(fig, path, dpi=100)
+  launcher.save_figure(fig, path, dpi=100)
   return path
 
 
 def run(config, workdir: str, progress: Optional[Callable] = None) -> dict:
   """Data, score training and BVP plans; writes summary.json and pendulum.png."""
-  common.check_nonempty(config, "plan.betas")
-  common.make_workdir(workdir)
+  launcher.check_nonempty(config, "plan.betas")
+  launcher.make_workdir(workdir)
   t0 = time.time()
   key_data, key_init = jax.random.split(jax.random.PRNGKey(config.seed))
   data = pendulum.make_dataset(key_data, config.num_samples, PARAMS)
   model = build_model(config, data)
-  params, train_metrics = common.train_model(
+  params, train_metrics = train_model(
       "score", lambda p, b, k: score_lib.dsm_loss(model, p, b, k), model.init(key_init),
-      data.xux(), config.score, config.seed, workdir, progress, model=model)
+      data.xux(), TrainConfig.from_section(config.score, config.seed), workdir, progress,
+      model=model)
   t1 = time.time()
   rows = plan_and_evaluate(config, model, params)
   summary = {"length": PARAMS.length, "per_beta": rows,
              "training": {"score": train_metrics},
              "seconds": {"plan_incl_compile": time.time() - t1, "total": time.time() - t0}}
-  common.write_summary(workdir, summary, config)
+  launcher.write_summary(workdir, summary, config)
   summary["plot"] = plot(rows, os.path.join(workdir, "pendulum.png"))
   return summary
 

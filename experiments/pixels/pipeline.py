@@ -5,7 +5,7 @@ World: `sgp_jax.systems.pixel_integrator` (B.4's single integrator x' = x + u,
 states and N x N image actions (dim x = dim u = N^2: 1024 at N = 32). One data set
 of transitions outside the disk serves every model.
 
-Models (`sgp_jax.image_models`, trained by the library's one loop):
+Models (`sgp_jax.models.image`, trained by the library's one loop):
   score      NCSNv2-style U-Net xu score of (x-image, u-image): geometric sigma
              levels, output divided by sigma_l, one random level per sample
   ensemble   K residual U-Net dynamics models; member 0 is the dynamics model of
@@ -46,12 +46,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments import common
-from sgp_jax import ensemble as ens_lib
-from sgp_jax import image_models
+from experiments import launcher
+from sgp_jax.models import train_model
 from sgp_jax import score as score_lib
-from sgp_jax.planning import core, penalties, sampling_planners, shooting
+from sgp_jax import planning
 from sgp_jax.systems import pixel_integrator as pix
+from sgp_jax.training import TrainConfig
+from sgp_jax import models
 
 METHODS = ("sgp", "beta0", "ensemble", "cem_ensemble", "mppi", "true_model")
 GRADIENT_METHODS = ("sgp", "beta0", "ensemble", "true_model")
@@ -66,9 +67,9 @@ def world(config, size: int) -> pix.PixelWorld:
 
 def check_config(config) -> None:
   """Raises ValueError for a config that cannot run, before any data or training."""
-  common.check_nonempty(config, "methods", "world.sizes", "plan.num_seeds",
-                        "plan.num_iters", "data.num_samples")
-  common.check_method_names(config.methods, METHODS, fixed=("true_model",))
+  launcher.check_nonempty(config, "methods", "world.sizes", "plan.num_seeds",
+                          "plan.num_iters", "data.num_samples")
+  launcher.check_method_names(config.methods, METHODS, fixed=("true_model",))
   depth = max(len(config.score.features), len(config.ensemble.features))
   for size in config.world.sizes:
     world(config, size)  # checks the world
@@ -90,11 +91,11 @@ def check_config(config) -> None:
 def build_models(config, size: int) -> dict:
   s, e = config.score, config.ensemble
   return {
-      "score": image_models.make_image_score_model(
+      "score": models.make_image_score_model(
           "xu", size, score_lib.geometric_sigmas(s.sigma_max, s.sigma_min, s.num_levels),
           s.features, s.parameterization),
-      "ensemble": image_models.make_image_dynamics_ensemble(size, e.num_members,
-                                                            e.features),
+      "ensemble": models.make_image_dynamics_ensemble(size, e.num_members,
+                                                      e.features),
   }
 
 
@@ -109,25 +110,25 @@ def train_models(config, data, workdir: str, progress: Optional[Callable] = None
   jobs = {
       "score": (lambda p, b, k: score_lib.dsm_loss(m["score"], p, b, k, per_sample=True),
                 data.xu(), key_score),
-      "ensemble": (lambda p, b, k: ens_lib.ensemble_loss(m["ensemble"], p, *b),
+      "ensemble": (lambda p, b, k: models.ensemble_loss(m["ensemble"], p, *b),
                    (data.x, data.u, data.x_next), key_ens),
   }
   params, metrics = {}, {}
   for name, (loss_fn, arrays, key) in jobs.items():
-    params[name], metrics[name] = common.train_model(
-        name, loss_fn, m[name].init(key), arrays, config[name], config.seed, workdir,
-        progress, model=m[name])
+    params[name], metrics[name] = train_model(
+        name, loss_fn, m[name].init(key), arrays,
+        TrainConfig.from_section(config[name], config.seed), workdir, progress, model=m[name])
   return m, params, metrics
 
 
 # ------------------------------------------------------------------ task and planners
-def make_problem(config, w: pix.PixelWorld, m: dict) -> shooting.ControlProblem:
+def make_problem(config, w: pix.PixelWorld, m: dict) -> planning.ControlProblem:
   """The learned problem on flat images; `models` is {"dynamics", "score",
   "ensemble"} parameters (dynamics: the ensemble's member 0)."""
   t = config.task
   goal = jnp.asarray(t.goal, jnp.float32)
   dyn, score = m["ensemble"].model, m["score"]
-  return shooting.ControlProblem(
+  return planning.ControlProblem(
       dim_x=w.dim, dim_u=w.dim,
       dynamics=lambda p, x, u: dyn(p["dynamics"], x, u),
       running_cost=lambda p, x, u, t_: t.action_cost * jnp.sum(
@@ -139,40 +140,40 @@ def make_problem(config, w: pix.PixelWorld, m: dict) -> shooting.ControlProblem:
 
 def make_planner(name: str, config, problem, m: dict, w: pix.PixelWorld):
   """(planner, beta) of method `name` ('<method>' or '<method>@<beta>')."""
-  base, sep, beta = name.partition("@")
+  base, beta = launcher.split_method(name)
   c, s = config.plan, config.sampling
   bounds = dict(horizon=config.task.horizon, action_low=0.0, action_high=1.0,
                 record_history=False)
-  grad_cfg = core.GradientPlannerConfig(num_iters=c.num_iters, learning_rate=c.learning_rate,
-                                        init_std=0.0, **bounds)
-  samp_cfg = sampling_planners.SamplingPlannerConfig(
+  grad_cfg = planning.GradientPlannerConfig(num_iters=c.num_iters, learning_rate=c.learning_rate,
+                                            init_std=0.0, **bounds)
+  samp_cfg = planning.SamplingPlannerConfig(
       num_iters=c.num_iters // s.num_samples, num_samples=s.num_samples,
       num_elites=s.num_elites, sample_std=s.sample_std, min_std=s.min_std,
       temperature=s.temperature, init_std=0.0, anneal=True, **bounds)
   no_score = problem._replace(score=None)
-  ensemble_loss = penalties.ensemble_variance_loss(no_score, m["ensemble"],
-                                                   lambda p: p["ensemble"])
+  ensemble_loss = planning.ensemble_variance_loss(no_score, m["ensemble"],
+                                                  lambda p: p["ensemble"])
   b = config.betas
   if base == "sgp":
-    planner, default = shooting.make_single_shooting(problem, grad_cfg), b.sgp
+    planner, default = planning.make_single_shooting(problem, grad_cfg), b.sgp
   elif base == "beta0":
-    planner, default = shooting.make_single_shooting(no_score, grad_cfg), 0.0
+    planner, default = planning.make_single_shooting(no_score, grad_cfg), 0.0
   elif base == "true_model":
-    planner, default = shooting.make_single_shooting(
+    planner, default = planning.make_single_shooting(
         no_score._replace(dynamics=lambda p, x, u: pix.true_step(w, x, u)), grad_cfg), 0.0
   elif base == "ensemble":
-    planner, default = penalties.make_loss_shooting(no_score, ensemble_loss,
-                                                    grad_cfg), b.ensemble
+    planner, default = planning.make_loss_shooting(no_score, ensemble_loss,
+                                                   grad_cfg), b.ensemble
   elif base == "cem_ensemble":
-    planner, default = sampling_planners.make_cem(no_score, ensemble_loss,
+    planner, default = planning.make_cem(no_score, ensemble_loss,
                                                   samp_cfg), b.cem_ensemble
   elif base == "mppi":
-    value = penalties.penalized_loss(
-        problem, penalties.score_value_penalty(m["score"], lambda p: p["score"]))
-    planner, default = sampling_planners.make_mppi(problem, value, samp_cfg), b.mppi
+    value = planning.penalized_loss(
+        problem, planning.score_value_penalty(m["score"], lambda p: p["score"]))
+    planner, default = planning.make_mppi(problem, value, samp_cfg), b.mppi
   else:
     raise ValueError(f"unknown method {name!r}; choose from {METHODS}.")
-  return planner, float(beta) if sep else default
+  return planner, default if beta is None else beta
 
 
 def initial_plans(config, w: pix.PixelWorld) -> jnp.ndarray:
@@ -193,7 +194,7 @@ def evaluate(config, w: pix.PixelWorld, problem, planner_models, plan_actions,
   goal = np.asarray(config.task.goal)
   true_pos = jax.vmap(lambda us: pix.true_rollout(w, x0, us))(plan_actions)
   true_images = pix.render_state(w, true_pos)
-  cost = jax.vmap(lambda xs, us: shooting.trajectory_cost(problem, planner_models, xs, us))
+  cost = jax.vmap(lambda xs, us: planning.trajectory_cost(problem, planner_models, xs, us))
   plan_pos = np.asarray(pix.decode_state(w, plan_states))
   true_np = np.asarray(true_pos)
   return {
@@ -228,8 +229,9 @@ def run_method(name, config, w, problem, m, planner_models) -> dict:
   x0s = jnp.tile(pix.render_state(w, jnp.asarray(config.task.start, jnp.float32)), (s, 1))
   keys = jax.random.split(jax.random.PRNGKey(config.seed + 100), s)
   start = time.time()
-  result = planner.solve_batch(planner_models, x0s, keys, jnp.full((s,), beta, jnp.float32),
-                               theta_init=initial_plans(config, w))
+  result = planning.solve_batch(planner, planner_models, x0s, keys,
+                                jnp.full((s,), beta, jnp.float32),
+                                theta_init=initial_plans(config, w))
   jax.block_until_ready(result.states)
   seconds = time.time() - start
   metrics, true_pos, true_images = evaluate(config, w, problem, planner_models,
@@ -241,7 +243,7 @@ def run_method(name, config, w, problem, m, planner_models) -> dict:
   return {
       "method": name, "beta": float(beta), "image_size": w.size, "dim_u": w.dim,
       "trajectory_evaluations": evaluations, "model_rollouts": evaluations * members,
-      "num_seeds": int(s), **{k: common.mean_std(v) for k, v in metrics.items()},
+      "num_seeds": int(s), **{k: launcher.mean_std(v) for k, v in metrics.items()},
       "reaches_goal_and_avoids_hole": float(np.mean(
           (metrics["final_distance"] < config.task.goal_radius) &
           (metrics["min_distance_to_origin"] >= w.hole_radius))),
@@ -253,7 +255,7 @@ def run_method(name, config, w, problem, m, planner_models) -> dict:
 # ------------------------------------------------------------------ plots
 def plot_strips(rows, path: str) -> str:
   """Per method: the planned (model) and the true state images at STRIP_TIMES."""
-  plt = common.pyplot()
+  plt = launcher.pyplot()
   times = rows[0]["example"]["times"]
   k = len(times)
   fig, axes = plt.subplots(len(rows), 2 * k, figsize=(1.6 * 2 * k, 1.8 * len(rows)),
@@ -269,13 +271,13 @@ def plot_strips(rows, path: str) -> str:
         if r == 0:
           ax.set_title(f"{label} t={t}", fontsize=8)
     axes[r, 0].set_ylabel(row["method"], fontsize=8)
-  common.save_figure(fig, path, dpi=90)
+  launcher.save_figure(fig, path, dpi=90)
   return path
 
 
 def plot_paths(rows, config, path: str) -> str:
   """Planned (dashed) and true (solid) centroid paths against the data hole."""
-  plt = common.pyplot()
+  plt = launcher.pyplot()
   fig, axes = plt.subplots(1, len(rows), figsize=(3.2 * len(rows), 3.4), squeeze=False)
   for ax, row in zip(axes[0], rows):
     ex = row["example"]
@@ -289,13 +291,13 @@ def plot_paths(rows, config, path: str) -> str:
     ax.set_xlim(-1.2, 1.2); ax.set_ylim(-1.2, 1.2); ax.set_aspect("equal")
     ax.set_title(f"{row['method']}: d_goal {row['final_distance']['mean']:.2f}", fontsize=8)
   axes[0, 0].legend(fontsize=6, loc="lower left")
-  common.save_figure(fig, path, dpi=90)
+  launcher.save_figure(fig, path, dpi=90)
   return path
 
 
 def plot_costs(rows, path: str) -> str:
   """Hallucinated vs actual cost per method (log scale)."""
-  plt = common.pyplot()
+  plt = launcher.pyplot()
   fig, ax = plt.subplots(figsize=(1.3 * len(rows) + 2, 3.5))
   x = np.arange(len(rows))
   for off, key, color in ((-0.2, "hallucinated_cost", "tab:orange"),
@@ -306,13 +308,13 @@ def plot_costs(rows, path: str) -> str:
   ax.set_xticks(x, [r["method"] for r in rows], rotation=30, fontsize=8)
   ax.set_yscale("log")
   ax.legend(fontsize=8)
-  common.save_figure(fig, path, dpi=90)
+  launcher.save_figure(fig, path, dpi=90)
   return path
 
 
 def plot_sweep(sweep, path: str) -> str:
   """Actual cost and wall time against dim u per step, one line per method."""
-  plt = common.pyplot()
+  plt = launcher.pyplot()
   fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
   for method in sweep["methods"]:
     rows = [r for r in sweep["rows"] if r["method"] == method]
@@ -325,7 +327,7 @@ def plot_sweep(sweep, path: str) -> str:
     ax.set_xscale("log", base=2); ax.set_yscale("log")
     ax.set_xlabel("dim u per step (N^2)"); ax.set_ylabel(label)
   axes[0].legend(fontsize=7)
-  common.save_figure(fig, path, dpi=90)
+  launcher.save_figure(fig, path, dpi=90)
   return path
 
 
@@ -364,11 +366,11 @@ def run(config, workdir: str, progress: Optional[Callable] = None) -> dict:
   summary.json (and per size N: N<N>/ with models, strips.png, paths.png,
   costs.png; several sizes add sweep.png)."""
   check_config(config)
-  common.make_workdir(workdir)
+  launcher.make_workdir(workdir)
   start = time.time()
   per_size = []
   for size in config.world.sizes:
-    sub = common.make_workdir(os.path.join(workdir, f"N{size}"))
+    sub = launcher.make_workdir(os.path.join(workdir, f"N{size}"))
     per_size.append(run_size(config, int(size), sub, progress))
   summary = {"per_size": per_size, "seconds": {"total": time.time() - start}}
   if len(per_size) > 1:
@@ -378,7 +380,7 @@ def run(config, workdir: str, progress: Optional[Callable] = None) -> dict:
                       for s in per_size for r in s["per_method"]]}
     summary["sweep"] = sweep
     summary["plots"] = [plot_sweep(sweep, os.path.join(workdir, "sweep.png"))]
-  common.write_summary(workdir, summary, config)
+  launcher.write_summary(workdir, summary, config)
   return summary
 
 

@@ -25,11 +25,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments import common
-from sgp_jax import data_distance, distance, networks, score as score_lib
+from experiments import launcher
+from sgp_jax import distance, networks, score as score_lib
+from sgp_jax.models import point_score_model, train_model
 from sgp_jax.normalization import Normalizer
 from sgp_jax.systems import toy1d
+from sgp_jax.training import TrainConfig
 from sgp_jax.types import Array
+from sgp_jax import models
 
 
 # ------------------------------------------------------------ part 1: B.2
@@ -40,18 +43,18 @@ def likelihood_part(config, workdir: str, progress: Optional[Callable] = None) -
   sigma = c.sigma
   metric = jnp.asarray([1.0 / sigma ** 2])
 
-  model = common.point_score_model(Normalizer.identity(1), [sigma], config.score.hidden,
-                                   config.score.activation)
+  model = point_score_model(Normalizer.identity(1), [sigma], config.score.hidden,
+                            config.score.activation)
   key_score, key_dde = jax.random.split(jax.random.PRNGKey(c.seed))
   tiled = jnp.tile(data, (c.tile, 1))  # minibatches of batch_size from 3 points
-  score_params, score_metrics = common.train_model(
+  score_params, score_metrics = train_model(
       "score", lambda p, b, k: score_lib.dsm_loss(model, p, b, k), model.init(key_score),
-      tiled, config.score, c.seed, workdir, progress, model=model)
+      tiled, TrainConfig.from_section(config.score, c.seed), workdir, progress, model=model)
 
   d = config.dde
-  dde, dde_params, dde_result = data_distance.fit_data_distance(
+  dde, dde_params, dde_result = models.fit_data_distance(
       data, [-d.domain], [d.domain], metric, d.hidden, d.activation, d.num_points,
-      common.train_config(d, c.seed), key_dde,
+      TrainConfig.from_section(d, c.seed), key_dde,
       workdir=os.path.join(workdir, "train_state", "dde"),
       progress_fn=(lambda e, m: progress("dde", e, m)) if progress else None)
 
@@ -130,9 +133,9 @@ def train_regression_ensemble(config, x: Array, y: Array, workdir: str,
     pred = jax.vmap(lambda q: net.apply(q, xb)[:, 0])(p)          # (K, B)
     return jnp.sum(jnp.mean((pred - yb[None]) ** 2, -1))
   t = config.admissibility.tile
-  params, metrics = common.train_model(
-      "ensemble", loss, params, (jnp.tile(x, (t, 1)), jnp.tile(y, t)), e,
-      config.admissibility.seed, workdir, progress)
+  params, metrics = train_model(
+      "ensemble", loss, params, (jnp.tile(x, (t, 1)), jnp.tile(y, t)),
+      TrainConfig.from_section(e, config.admissibility.seed), workdir, progress)
   return net, params, metrics
 
 
@@ -220,7 +223,7 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float:
 
 # ------------------------------------------------------------------ plots
 def plot_likelihood(curves: dict, path: str) -> str:
-  plt = common.pyplot()
+  plt = launcher.pyplot()
   fig, axes = plt.subplots(1, 3, figsize=(15, 4))
   xs, data = curves["x"], curves["data"]
   axes[0].plot(xs, curves["p"], color="k")
@@ -238,12 +241,12 @@ def plot_likelihood(curves: dict, path: str) -> str:
     ax.plot(data, np.zeros_like(data), "ko", ms=6)
     ax.set_xlabel("x")
   axes[1].legend(); axes[2].legend()
-  common.save_figure(fig, path, dpi=100)
+  launcher.save_figure(fig, path, dpi=100)
   return path
 
 
 def plot_admissibility(curves: dict, path: str) -> str:
-  plt = common.pyplot()
+  plt = launcher.pyplot()
   fig, axes = plt.subplots(2, 3, figsize=(15, 7.5))
   xs, data, y = curves["x"], curves["data"], curves["y"]
   preds, truth = curves["preds"], curves["truth"]
@@ -265,21 +268,21 @@ def plot_admissibility(curves: dict, path: str) -> str:
             label=name.replace("_", " ") + " (÷ max)")
     ax.plot(data, np.zeros_like(data), "ro")
     ax.set_xlabel("x"); ax.legend(fontsize=8)
-  common.save_figure(fig, path, dpi=100)
+  launcher.save_figure(fig, path, dpi=100)
   return path
 
 
 # -------------------------------------------------------------------- run
 def run(config, workdir: str, progress: Optional[Callable] = None) -> dict:
   """Both parts; writes summary.json, likelihood.png and admissibility.png."""
-  common.check_nonempty(config, "descent.num_starts")
-  common.make_workdir(workdir)
+  launcher.check_nonempty(config, "descent.num_starts")
+  launcher.make_workdir(workdir)
   t0 = time.time()
   likelihood, lik_curves = likelihood_part(config, workdir, progress)
   admissibility, adm_curves = admissibility_part(config, workdir, progress)
   summary = {"likelihood": likelihood, "admissibility": admissibility,
              "total_seconds": time.time() - t0}
-  common.write_summary(workdir, summary, config)
+  launcher.write_summary(workdir, summary, config)
   summary["plots"] = [plot_likelihood(lik_curves, os.path.join(workdir, "likelihood.png")),
                       plot_admissibility(adm_curves,
                                          os.path.join(workdir, "admissibility.png"))]

@@ -1,4 +1,9 @@
-"""Offline data sets: D4RL-style storage, readers, normalised scores."""
+"""Offline data sets: D4RL-style storage, readers, normalised scores.
+
+Generating D4RL-style data sets from a brax env (behaviour policies, the five levels,
+reference returns) is `sgp_jax.data.generate.make_datasets`; import that module
+explicitly (it needs the brax extra when it runs).
+"""
 from sgp_jax.data.dataset import (FIELDS, LEVELS, OfflineDataset, check_lengths,
                                   concatenate, dataset_from_arrays, episode_ends,
                                   episode_returns, load_npz, save_hdf5, save_npz,

@@ -36,7 +36,8 @@ from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Sequence, Tup
 import jax
 
 from sgp_jax.envs import compat
-from sgp_jax.envs.brax_env import BraxEnv, PolicyApply
+from sgp_jax.envs.base import PolicyApply
+from sgp_jax.envs.brax_env import BraxEnv
 from sgp_jax.types import Array, Params, PRNGKey
 
 CONFIG_FILE = "config.json"

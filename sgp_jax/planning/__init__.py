@@ -1,45 +1,58 @@
-"""Planners of SGP and its baselines, all on one contract (see `core`).
+"""Planners of SGP and its baselines, all on one contract (see `base`).
 
-Gradient planners (`GradientPlanner`: init / update / solve / solve_batch /
-solve_sharded, one `lax.scan` per solve):
-  make_single_shooting        SGP single shooting, xu score (A.5a)
-  make_collocation            direct collocation, xux score, no model (A.5b)
-  make_direct_transcription   learned model as a soft constraint, xu score (A.5c)
-  make_loss_shooting          shooting on any TrajectoryLoss: DDE / exact distance /
-                              ensemble-variance / state-variance baselines (A.5d, A.9)
-Zeroth-order planners on the same contract: make_cem, make_mppi.
-Around any IVP planner: MPC (A.7). Feedback policies: PolicyOptimizer (A.8).
+A planner is a NamedTuple of pure functions (`base.Planner`: init / update /
+extract, plus its config), and the solves are functions over it:
+`solve(planner, models, x0, key, beta)`, `solve_batch`, `solve_sharded`, and
+`solve_traced` (no checks, no jit) inside your own jit / scan / vmap.
+
+  problem.py         ControlProblem, make_problem, rollout, trajectory_cost, check_problem
+  base.py            Planner, PlanState, PlanResult, configs, the solves, gradient planners
+  objectives.py      score surrogate, penalties, trajectory losses
+  shooting.py        make_single_shooting (SGP, A.5a), make_loss_shooting (A.5d, A.9)
+  collocation.py     make_collocation: xux score, no model (A.5b)
+  transcription.py   make_direct_transcription: model as a soft constraint (A.5c)
+  cem.py, mppi.py    zeroth-order planners on `sampling_planner.py`
+  policy.py          PolicyOptimizer: feedback policies on the same loop (A.8)
+MPC around any initial-value planner (A.7): `sgp_jax.closed_loop.make_mpc` and
+`make_mpc_evaluator`.
 """
-from sgp_jax.planning.core import (GradientPlanner, GradientPlannerConfig, Objective,
-                                   PlanResult, PlanState, batch_inputs, clip_actions,
-                                   score_penalty)
-from sgp_jax.planning.shooting import (ControlProblem, make_single_shooting, rollout,
-                                       shooting_objective, trajectory_cost)
+from sgp_jax.planning.problem import (ControlProblem, check_problem, make_problem, rollout,
+                                      trajectory_cost)
+from sgp_jax.planning.base import (GradientPlannerConfig, Objective, PlannerConfig, Planner,
+                                   PlanResult, PlanState, batch_inputs, check_batch,
+                                   check_inputs, check_x0, clip_actions,
+                                   make_gradient_planner, run_iterations, solve,
+                                   solve_batch, solve_sharded, solve_traced)
+from sgp_jax.planning.objectives import (Penalty, TrajectoryLoss, dde_penalty,
+                                         distance_penalty, ensemble_variance_loss,
+                                         injected_score_penalty, penalized_loss,
+                                         score_penalty, score_penalty_of,
+                                         score_value_penalty, state_variance_penalty,
+                                         trajectory_points)
+from sgp_jax.planning.shooting import (loss_objective, make_loss_shooting,
+                                       make_single_shooting, shooting_objective)
 from sgp_jax.planning.collocation import Trajectory, make_collocation
 from sgp_jax.planning.transcription import make_direct_transcription
-from sgp_jax.planning.validation import ValidatedPlanner, check_problem
-from sgp_jax.planning.penalties import (Penalty, TrajectoryLoss, dde_penalty,
-                                        distance_penalty, ensemble_variance_loss,
-                                        make_loss_shooting, penalized_loss,
-                                        score_penalty_of, score_value_penalty,
-                                        state_variance_penalty, trajectory_points)
-from sgp_jax.planning.sampling_planners import (SamplingPlanner, SamplingPlannerConfig,
-                                                make_cem, make_mppi)
-from sgp_jax.planning.mpc import MPC, MPCResult, shift_plan
+from sgp_jax.planning.sampling_planner import SamplingPlannerConfig, make_sampling_planner
+from sgp_jax.planning.cem import cem_refit, make_cem
+from sgp_jax.planning.mppi import make_mppi, mppi_refit
 from sgp_jax.planning.policy import (Policy, PolicyConfig, PolicyOptimizer, PolicyResult,
                                      affine_policy, mlp_policy, open_loop_policy)
 
 __all__ = [
-    "GradientPlanner", "GradientPlannerConfig", "Objective", "PlanResult", "PlanState",
-    "batch_inputs", "clip_actions", "score_penalty",
-    "ControlProblem", "make_single_shooting", "rollout", "shooting_objective",
-    "trajectory_cost",
+    "ControlProblem", "check_problem", "make_problem", "rollout", "trajectory_cost",
+    "GradientPlannerConfig", "Objective", "PlannerConfig", "Planner", "PlanResult",
+    "PlanState", "batch_inputs", "check_batch", "check_inputs", "check_x0",
+    "clip_actions", "make_gradient_planner", "run_iterations", "solve", "solve_batch",
+    "solve_sharded", "solve_traced",
+    "Penalty", "TrajectoryLoss", "dde_penalty", "distance_penalty",
+    "ensemble_variance_loss", "injected_score_penalty", "penalized_loss",
+    "score_penalty", "score_penalty_of", "score_value_penalty", "state_variance_penalty",
+    "trajectory_points",
+    "loss_objective", "make_loss_shooting", "make_single_shooting", "shooting_objective",
     "Trajectory", "make_collocation", "make_direct_transcription",
-    "Penalty", "TrajectoryLoss", "ValidatedPlanner", "check_problem", "dde_penalty",
-    "distance_penalty", "ensemble_variance_loss", "make_loss_shooting",
-    "penalized_loss", "score_penalty_of", "score_value_penalty", "state_variance_penalty", "trajectory_points",
-    "SamplingPlanner", "SamplingPlannerConfig", "make_cem", "make_mppi",
-    "MPC", "MPCResult", "shift_plan",
+    "SamplingPlannerConfig", "make_sampling_planner", "cem_refit", "make_cem",
+    "make_mppi", "mppi_refit",
     "Policy", "PolicyConfig", "PolicyOptimizer", "PolicyResult", "affine_policy",
     "mlp_policy", "open_loop_policy",
 ]

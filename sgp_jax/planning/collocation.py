@@ -27,11 +27,10 @@ from typing import NamedTuple, Optional
 import jax
 import jax.numpy as jnp
 
-from sgp_jax.planning.core import GradientPlannerConfig, Objective, clip_actions
-from sgp_jax.planning.core import score_penalty as _score_penalty
-from sgp_jax.planning.penalties import trajectory_points
-from sgp_jax.planning.shooting import ControlProblem, trajectory_cost
-from sgp_jax.planning.validation import ValidatedPlanner, check_problem
+from sgp_jax.planning.base import (GradientPlannerConfig, Objective, Planner, clip_actions,
+                                   make_gradient_planner)
+from sgp_jax.planning.objectives import injected_score_penalty, trajectory_points
+from sgp_jax.planning.problem import ControlProblem, check_problem, trajectory_cost
 from sgp_jax.types import Array
 
 
@@ -80,12 +79,6 @@ def direct_objective(problem: ControlProblem, loss, x_goal: Optional[Array]) -> 
   return Objective(init_theta, objective_loss, extract, project)
 
 
-def injected_score_penalty(problem: ControlProblem, models, z: Array, level) -> Array:
-  """sigma_l^2 * (-sum_t <z_t, sg(s(z_t, l))>): gradient -sigma_l^2 sum_t J_t^T s(z_t)."""
-  sigma = jax.lax.stop_gradient(problem.score_sigma(models, level))
-  return sigma ** 2 * _score_penalty(problem.score, models, z, level)
-
-
 def check_goal(problem: ControlProblem, x_goal) -> Optional[Array]:
   if x_goal is None:
     return None
@@ -98,7 +91,7 @@ def check_goal(problem: ControlProblem, x_goal) -> Optional[Array]:
 
 
 def make_collocation(problem: ControlProblem, config: GradientPlannerConfig,
-                     x_goal: Optional[Array] = None) -> ValidatedPlanner:
+                     x_goal: Optional[Array] = None) -> Planner:
   """SGP direct collocation with the xux score (IVP, or BVP to x_goal).
 
   Args:
@@ -108,8 +101,9 @@ def make_collocation(problem: ControlProblem, config: GradientPlannerConfig,
     x_goal: fixed terminal state (dim_x,) for a BVP; None for an IVP.
 
   Returns:
-    a planner; `solve(models, x0, key, beta)` returns actions (T, dim_u) and
-    states (T+1, dim_x) = the decision states with the boundary states.
+    a planner (`initial_value` False for a BVP); `solve(planner, models, x0, key,
+    beta)` returns actions (T, dim_u) and states (T+1, dim_x) = the decision states
+    with the boundary states.
   """
   x_goal = check_goal(problem, x_goal)
 
@@ -118,14 +112,14 @@ def make_collocation(problem: ControlProblem, config: GradientPlannerConfig,
     z = trajectory_points(xs, us, "xux")
     return cost + beta * injected_score_penalty(problem, models, z, level), {"cost": cost}
 
-  return ValidatedPlanner(
-      direct_objective(problem, loss, x_goal), config, num_levels=problem.num_levels,
-      dim_x=problem.dim_x,
-      validate=lambda models: check_problem(problem, models, dynamics=False,
-                                            score_kind="xux", sigma=True,
-                                            name="collocation"),
-      x_goal=x_goal)
+  return make_gradient_planner(
+      direct_objective(problem, loss, x_goal), config, dim_x=problem.dim_x,
+      num_levels=problem.num_levels,
+      check_models=lambda models: check_problem(problem, models, dynamics=False,
+                                                score_kind="xux", sigma=True,
+                                                name="collocation"),
+      initial_value=x_goal is None)
 
 
 __all__ = ["Trajectory", "all_states", "initial_trajectory", "direct_objective",
-           "injected_score_penalty", "make_collocation"]
+           "check_goal", "make_collocation"]

@@ -29,12 +29,11 @@ import numpy as np
 import optax
 from flax import struct
 
-from sgp_jax import networks
+from sgp_jax import networks, schedules
 from sgp_jax.normalization import Normalizer
-from sgp_jax.planning import annealing
-from sgp_jax.planning.core import score_penalty
-from sgp_jax.planning.shooting import ControlProblem, trajectory_cost
-from sgp_jax.planning.validation import check_problem
+from sgp_jax.planning.base import iteration_betas, run_iterations
+from sgp_jax.planning.objectives import score_penalty, trajectory_points
+from sgp_jax.planning.problem import ControlProblem, check_problem, trajectory_cost
 from sgp_jax.types import Array, Params, PRNGKey
 
 
@@ -97,7 +96,7 @@ class PolicyConfig:
     clamp: "none", "hard" (clip) or "tanh" (mid + half tanh((u - mid) / half)),
       to [action_low, action_high].
     grad_clip: global-norm clip; None gives 0.5 * horizon; 0 disables.
-    beta_schedule, beta_min, anneal: as in `GradientPlannerConfig`.
+    beta_schedule, beta_min, anneal: as in `PlannerConfig`.
     record_history: keep per-iteration metrics (adds a zero-noise evaluation).
   """
   horizon: int = 20
@@ -142,9 +141,7 @@ class PolicyConfig:
                                            >= np.asarray(self.action_high))):
       raise ValueError(f"clamp={self.clamp!r} needs action_low < action_high, got "
                        f"{self.action_low}, {self.action_high}.")
-    if self.beta_schedule not in ("constant", "cosine"):
-      raise ValueError(f"beta_schedule must be 'constant' or 'cosine', got "
-                       f"{self.beta_schedule!r}.")
+    schedules.check_beta_schedule(self.beta_schedule)
 
   @property
   def clip_norm(self) -> float:
@@ -191,10 +188,8 @@ class PolicyOptimizer:
     self.problem, self.policy, self.config = problem, policy, config
     chain = [optax.clip_by_global_norm(config.clip_norm)] if config.clip_norm > 0 else []
     self.optimizer = optax.chain(*chain, optax.adam(config.learning_rate))
-    levels = problem.num_levels
-    self.levels = jnp.asarray(annealing.level_schedule(config.num_iters, levels)
-                              if config.anneal else
-                              np.full((config.num_iters,), levels - 1, np.int32))
+    self.levels = jnp.asarray(schedules.iteration_levels(
+        config.num_iters, problem.num_levels, config.anneal))
     self._low = jnp.asarray(config.x0_low, jnp.float32)
     self._high = jnp.asarray(config.x0_high, jnp.float32)
     self._solve_jit = jax.jit(self.solve_traced)
@@ -256,7 +251,7 @@ class PolicyOptimizer:
           c.batch_size * c.noise_std ** 2)
     total = value
     if self.problem.score is not None:
-      z = jnp.concatenate([xs[:, :-1], us], -1)
+      z = jax.vmap(trajectory_points)(xs, us)  # (B, T, dim_x + dim_u)
       total = total + beta * jnp.mean(jax.vmap(
           lambda zi: score_penalty(self.problem.score, models, zi, level))(z))
     return total, {"cost": jnp.mean(costs)}
@@ -284,19 +279,12 @@ class PolicyOptimizer:
     return PolicyState(optax.apply_updates(state.params, updates), opt_state, key,
                        state.iteration + 1), metrics
 
-  def betas(self, beta) -> Array:
-    c = self.config
-    return annealing.beta_schedule(c.num_iters, beta, c.beta_min, c.beta_schedule)
-
   def solve_traced(self, models, key, beta, params_init=None) -> PolicyResult:
-    """The solve as a traceable function (no host checks, no jit)."""
-    state = self.init(key, params_init)
-
-    def body(state, inputs):
-      state, metrics = self.update(models, state, *inputs)
-      return state, (metrics if self.config.record_history else {})
-
-    state, history = jax.lax.scan(body, state, (self.betas(beta), self.levels))
+    """The solve as a traceable function (no host checks, no jit): the planners'
+    loop (`base.run_iterations`) over the beta and level schedules."""
+    state, history = run_iterations(self.update, models, self.init(key, params_init),
+                                    iteration_betas(self.config, beta), self.levels,
+                                    self.config.record_history)
     x0s = self.sample_x0(jax.random.fold_in(key, 1))
     cost = jnp.mean(self.evaluate(models, state.params, x0s))
     return PolicyResult(params=state.params, cost=cost, history=history)

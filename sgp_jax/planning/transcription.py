@@ -19,12 +19,10 @@ from typing import Optional
 import jax
 import jax.numpy as jnp
 
-from sgp_jax.planning.collocation import (check_goal, direct_objective,
-                                          injected_score_penalty)
-from sgp_jax.planning.core import GradientPlannerConfig
-from sgp_jax.planning.penalties import trajectory_points
-from sgp_jax.planning.shooting import ControlProblem, trajectory_cost
-from sgp_jax.planning.validation import ValidatedPlanner, check_problem
+from sgp_jax.planning.base import GradientPlannerConfig, Planner, make_gradient_planner
+from sgp_jax.planning.collocation import check_goal, direct_objective
+from sgp_jax.planning.objectives import injected_score_penalty, trajectory_points
+from sgp_jax.planning.problem import ControlProblem, check_problem, trajectory_cost
 from sgp_jax.types import Array
 
 
@@ -36,7 +34,7 @@ def dynamics_defect(problem: ControlProblem, models, xs: Array, us: Array) -> Ar
 
 def make_direct_transcription(problem: ControlProblem, config: GradientPlannerConfig,
                               alpha: float = 1e4, state_scale=None,
-                              x_goal: Optional[Array] = None) -> ValidatedPlanner:
+                              x_goal: Optional[Array] = None) -> Planner:
   """SGP direct transcription (IVP, or BVP to x_goal).
 
   Args:
@@ -72,13 +70,13 @@ def make_direct_transcription(problem: ControlProblem, config: GradientPlannerCo
     return total, {"cost": cost, "defect": jnp.sum(defect ** 2)}
 
   with_score = problem.score is not None
-  return ValidatedPlanner(
-      direct_objective(problem, loss, x_goal), config, num_levels=problem.num_levels,
-      dim_x=problem.dim_x,
-      validate=lambda models: check_problem(
+  return make_gradient_planner(
+      direct_objective(problem, loss, x_goal), config, dim_x=problem.dim_x,
+      num_levels=problem.num_levels,
+      check_models=lambda models: check_problem(
           problem, models, score_kind="xu" if with_score else None, sigma=with_score,
           name="direct transcription"),
-      x_goal=x_goal)
+      initial_value=x_goal is None)
 
 
 __all__ = ["dynamics_defect", "make_direct_transcription"]

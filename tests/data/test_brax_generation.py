@@ -2,15 +2,13 @@
 
 Run with `pytest tests/data -m slow`.
 """
-import json
-import os
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from sgp_jax import data
+from sgp_jax import closed_loop, data
 from sgp_jax import envs
 
 pytestmark = pytest.mark.slow
@@ -22,7 +20,8 @@ def cheetah():
 
 
 def test_rollout_successors_are_true_at_episode_ends(cheetah):
-  rollout = envs.make_rollout(cheetah, envs.uniform_policy(cheetah.dim_action), 2)
+  rollout = closed_loop.make_policy_evaluator(cheetah, envs.uniform_policy(cheetah.dim_action),
+                                              2)
   batch = jax.device_get(rollout(None, jax.random.PRNGKey(0)))
   assert batch.observations.shape == (2, 6, cheetah.dim_obs)
   assert batch.valid.all() and not batch.terminals.any()
@@ -43,8 +42,8 @@ def test_rollout_successors_are_true_at_episode_ends(cheetah):
   assert bool(state.truncated) and not bool(state.terminal)
   assert np.abs(batch.next_observations[0, -1] - batch.observations[0, 0]).max() > 1e-3
 
-  arrays, returns = envs.collect_episodes([(rollout, None)], jax.random.PRNGKey(1),
-                                          min_transitions=9)
+  arrays, returns = closed_loop.collect_episodes([(rollout, None)], jax.random.PRNGKey(1),
+                                                 min_transitions=9)
   ds = data.dataset_from_arrays(arrays, cheetah.metadata())
   assert ds.num == 12 and ds.timeouts.sum() == 2  # two whole episodes
   np.testing.assert_allclose(data.episode_returns(ds), returns, rtol=1e-5)
@@ -54,7 +53,8 @@ def test_step_true_matches_env_step_generalized():
   # With the generalized backend (q, qd) is the whole simulator state, so the
   # observation determines the step (hopper also tests the torso-height offset).
   hopper = envs.make_env("hopper", backend="generalized", episode_length=30)
-  rollout = envs.make_rollout(hopper, envs.uniform_policy(hopper.dim_action), 1)
+  rollout = closed_loop.make_policy_evaluator(hopper, envs.uniform_policy(hopper.dim_action),
+                                              1)
   batch = jax.device_get(rollout(None, jax.random.PRNGKey(5)))
   valid = batch.valid[0]
   obs_next, reward, terminal = jax.jit(jax.vmap(hopper.step_true))(
@@ -69,7 +69,8 @@ def test_step_true_matches_env_step_generalized():
 def test_hopper_terminates_and_masks():
   hopper = envs.make_env("hopper", backend="positional", episode_length=200)
   assert hopper.metadata()["terminate_when_unhealthy"]
-  rollout = envs.make_rollout(hopper, envs.uniform_policy(hopper.dim_action), 4)
+  rollout = closed_loop.make_policy_evaluator(hopper, envs.uniform_policy(hopper.dim_action),
+                                              4)
   batch = jax.device_get(rollout(None, jax.random.PRNGKey(0)))
   ends = batch.terminals | batch.timeouts
   for p in range(4):
@@ -83,47 +84,3 @@ def test_hopper_terminates_and_masks():
   nxt = batch.next_observations[batch.valid]
   unhealthy = (nxt[:, 0] <= 0.7) | (np.abs(nxt[:, 1]) >= 0.2)
   np.testing.assert_array_equal(unhealthy, batch.terminals[batch.valid])
-
-
-def test_launcher_end_to_end(tmp_path):
-  from experiments.make_dataset import main as launcher
-  from experiments.make_dataset.configs import default
-  config = default.get_config()
-  config.env = "halfcheetah"
-  config.episode_length = 40
-  config.num_transitions = 200
-  config.ref_episodes = 4
-  config.num_parallel = 4
-  config.sac.update(num_timesteps=3000, num_envs=8, num_evals=4, num_eval_envs=4,
-                    batch_size=64, grad_updates_per_step=1, min_replay_size=256,
-                    hidden_layer_sizes=(32, 32))
-  workdir = str(tmp_path)
-  summary = launcher.make_datasets(config, workdir, log=lambda m: None)
-
-  assert set(summary["levels"]) == set(data.LEVELS)
-  with open(os.path.join(workdir, "summary.json")) as f:
-    assert json.load(f)["levels"].keys() == summary["levels"].keys()
-  for level in data.LEVELS:
-    npz = data.load_dataset(os.path.join(workdir, "datasets", f"halfcheetah-{level}.npz"))
-    h5 = data.load_dataset(os.path.join(workdir, "datasets", f"halfcheetah-{level}.hdf5"))
-    np.testing.assert_array_equal(npz.observations, h5.observations)
-    meta = npz.metadata
-    assert meta["level"] == level and meta["backend"] == "positional"
-    assert meta["ref_max_score"] == summary["ref_max_score"]
-    assert npz.num >= (400 if level == "medium-expert" else 200)
-    assert npz.num % 40 == 0  # whole halfcheetah episodes only
-  medium = data.load_npz(os.path.join(workdir, "datasets", "halfcheetah-medium.npz"))
-  assert len(medium.metadata["policy_checkpoint_sha256"][0]) == 64
-  replay = data.load_npz(os.path.join(workdir, "datasets", "halfcheetah-medium-replay.npz"))
-  assert replay.metadata["includes_random_policy"]
-
-  # A second call reuses the behaviour checkpoints instead of retraining.
-  env = envs.make_env("halfcheetah", episode_length=40)
-  messages = []
-  again = envs.train_behaviour(env, launcher.resolve_config(config).sac.to_dict(),
-                               os.path.join(workdir, "policies", "halfcheetah"),
-                               config.seed, log=messages.append)
-  assert messages and messages[0].startswith("Reusing")
-  assert again.medium_step == summary["behaviour"]["medium_step"]
-  assert (envs.checkpoint_sha256(again.checkpoint_dirs[again.medium_step])
-          == medium.metadata["policy_checkpoint_sha256"][0])

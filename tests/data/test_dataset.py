@@ -3,7 +3,6 @@
 No brax model is compiled here; tiny arrays and files written by the tests.
 """
 import json
-import os
 
 import h5py
 import numpy as np

@@ -1,8 +1,5 @@
 """The box-pushing launcher end to end at a tiny size (a subprocess with absl flags)."""
 import json
-import os
-import subprocess
-import sys
 
 import jax.numpy as jnp
 import numpy as np
@@ -10,9 +7,9 @@ import pytest
 
 from experiments.box_pushing import pipeline
 from experiments.box_pushing.configs import default
+from helpers import config_flag, run_launcher
 from sgp_jax.systems import pusher_slider as ps
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TINY = {"data.num_episodes": 100, "dynamics.epochs": 1, "score.epochs": 1,
         "keypoint_score.epochs": 1, "ensemble.epochs": 1, "dynamics.hidden": (16, 16),
         "score.hidden": (16, 16), "keypoint_score.hidden": (16, 16),
@@ -25,19 +22,9 @@ TINY = {"data.num_episodes": 100, "dynamics.epochs": 1, "score.epochs": 1,
 PLOTS = ("trajectories.png", "metrics.png", "stabilisation.png", "episode.gif")
 
 
-def _flag(field, value):
-  if isinstance(value, tuple):
-    value = "(" + ",".join(repr(v) for v in value) + ("," if len(value) == 1 else "") + ")"
-  return f"--config.{field}={value}"
-
-
 def test_launcher_tiny_run_reports_the_simulator(tmp_path):
-  args = [_flag(k, v) for k, v in TINY.items()]
-  out = subprocess.run(
-      [sys.executable, "-m", "experiments.box_pushing.main", f"--workdir={tmp_path}", *args,
-       "--compilation_cache_dir="],
-      cwd=REPO, env=dict(os.environ, PYTHONPATH=REPO), capture_output=True, text=True,
-      timeout=600)
+  args = [config_flag(k, v) for k, v in TINY.items()]
+  out = run_launcher("box_pushing", f"--workdir={tmp_path}", *args)
   assert out.returncode == 0, out.stderr[-3000:]
   assert "keypoint stabilisation" in out.stdout
   for plot in PLOTS:

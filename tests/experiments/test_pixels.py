@@ -1,8 +1,5 @@
 """The pixel launcher end to end at a tiny size (a subprocess with absl flags)."""
 import json
-import os
-import subprocess
-import sys
 
 import jax.numpy as jnp
 import numpy as np
@@ -10,9 +7,9 @@ import pytest
 
 from experiments.pixels import pipeline
 from experiments.pixels.configs import default
+from helpers import config_flag, run_launcher
 from sgp_jax.systems import pixel_integrator as pix
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TINY = {"world.sizes": (4, 8), "data.num_samples": 256, "score.features": (4, 8),
         "ensemble.features": (4, 8), "score.epochs": 1, "ensemble.epochs": 1,
         "ensemble.num_members": 2, "plan.num_iters": 8, "plan.num_seeds": 2,
@@ -21,19 +18,10 @@ TINY = {"world.sizes": (4, 8), "data.num_samples": 256, "score.features": (4, 8)
         "methods": ("sgp", "ensemble", "cem_ensemble", "true_model")}
 
 
-def _flag(field, value):
-  if isinstance(value, tuple):
-    value = "(" + ",".join(repr(v) for v in value) + ("," if len(value) == 1 else "") + ")"
-  return f"--config.{field}={value}"
-
-
 @pytest.mark.slow  # about a minute on 2 cores; CI runs it in its slow step
 def test_launcher_tiny_sweep_reports_the_true_integrator(tmp_path):
-  out = subprocess.run(
-      [sys.executable, "-m", "experiments.pixels.main", f"--workdir={tmp_path}",
-       *[_flag(k, v) for k, v in TINY.items()], "--compilation_cache_dir="],
-      cwd=REPO, env=dict(os.environ, PYTHONPATH=REPO), capture_output=True, text=True,
-      timeout=600)
+  out = run_launcher("pixels", f"--workdir={tmp_path}",
+                     *[config_flag(k, v) for k, v in TINY.items()])
   assert out.returncode == 0, out.stderr[-3000:]
   assert (tmp_path / "sweep.png").stat().st_size > 5_000
   with open(tmp_path / "summary.json") as f:

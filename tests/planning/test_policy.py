@@ -7,7 +7,7 @@ import pytest
 
 from sgp_jax.planning import (PolicyConfig, PolicyOptimizer, affine_policy, mlp_policy,
                               open_loop_policy)
-from test_mpc import A, B, LQR_PROBLEM, riccati
+from helpers import LQR_A as A, LQR_B as B, LQR_PROBLEM, riccati
 
 T = 8
 BOX = dict(x0_low=(-1.0, -1.0), x0_high=(1.0, 1.0))
@@ -96,3 +96,36 @@ def test_bad_inputs():
   with pytest.raises(ValueError, match="x0_low"):
     PolicyOptimizer(LQR_PROBLEM, affine_policy(T, 2, 1),
                     PolicyConfig(horizon=T, x0_low=(0.0,), x0_high=(1.0,)))
+
+
+@pytest.mark.parametrize("gradient", ["first_order", "zeroth_order"])
+def test_score_term_gradient_is_beta_times_minus_jt_s(gradient):
+  """SPEC A.8 "DRisk": the score term adds beta * mean_i (-sum_t J_it^T s(z_it)) to the
+  gradient (no sigma^2), back-propagated through the dynamics in both modes. Linear model,
+  open-loop policy u_t = k_t + w_t and the exact score s(z) = -z / var of N(0, var I),
+  so J_t = dz_t/dk is known: dx_t/dk_s = A^(t-1-s) B (s < t), du_t/dk_s = I (s = t)."""
+  var, beta, batch, horizon = 2.0, 0.7, 3, 4
+  problem = LQR_PROBLEM._replace(score=lambda m, z, level: -z / var)
+  config = PolicyConfig(horizon=horizon, num_iters=1, batch_size=batch, noise_std=0.1,
+                        gradient=gradient, **BOX)
+  opt = PolicyOptimizer(problem, open_loop_policy(horizon, 2, 1), config)
+  params = 0.2 * jnp.arange(horizon, dtype=jnp.float32)[:, None] - 0.3
+  x0s = jax.random.uniform(jax.random.PRNGKey(1), (batch, 2), minval=-1.0, maxval=1.0)
+  noise = 0.1 * jax.random.normal(jax.random.PRNGKey(2), (batch, horizon, 1))
+  grad = jax.jit(jax.grad(lambda p, b: opt.loss({}, p, x0s, noise, b, 0)[0]))
+  score_term = np.asarray(grad(params, beta)) - np.asarray(grad(params, 0.0))
+
+  want = np.zeros((horizon, 1))
+  for i in range(batch):
+    us = np.asarray(params + noise[i], np.float64)
+    xs = [np.asarray(x0s[i], np.float64)]
+    for u in us:
+      xs.append(A @ xs[-1] + B @ u)
+    s_x = [-x / var for x in xs[:horizon]]  # the score's x and u blocks at z_t
+    s_u = [-u / var for u in us]
+    for s in range(horizon):
+      jt_s = s_u[s] + sum((np.linalg.matrix_power(A, t - 1 - s) @ B).T @ s_x[t]
+                          for t in range(s + 1, horizon))
+      want[s] -= jt_s / batch
+  np.testing.assert_allclose(score_term, beta * want, rtol=1e-4, atol=1e-6)
+  assert np.abs(want).max() > 1e-2  # not vacuous

@@ -1,0 +1,96 @@
+"""The benchmark's learned models, trained (or resumed) once per training seed.
+
+Per seed s < config.eval.num_seeds, in <level_dir>/seed_{s}: dynamics, reward, NCSN
+xu score, a dynamics ensemble and a behaviour-cloning policy (only those the
+configured methods use, `methods.models_needed`).
+"""
+from __future__ import annotations
+
+import os
+from typing import Callable, Optional
+
+import jax
+import numpy as np
+
+from experiments.d4rl_benchmark import methods as methods_lib
+from sgp_jax import score as score_lib
+from sgp_jax.models import make_score_model, train_model
+from sgp_jax.normalization import Normalizer
+from sgp_jax.training import TrainConfig
+from sgp_jax import models
+
+
+def build_models(config, data) -> dict:
+  """Untrained models with min/max normalisers of the data (SPEC B.8)."""
+  x_norm = Normalizer.from_data(np.concatenate([np.asarray(data.x), np.asarray(data.x_next)]))
+  u_norm = Normalizer.from_data(np.asarray(data.u))
+  c = config
+  sigmas = score_lib.geometric_sigmas(c.score.sigma_max, c.score.sigma_min,
+                                      c.score.num_levels)
+  return {
+      "dynamics": models.make_dynamics_model(x_norm, u_norm, c.dynamics.hidden,
+                                             c.dynamics.activation, c.dynamics.layer_norm),
+      "reward": models.make_reward_model(x_norm, u_norm, data.reward, c.reward.hidden,
+                                         c.reward.activation, c.reward.layer_norm),
+      "score": make_score_model("xu", x_norm, u_norm, sigmas, c.score.hidden,
+                                c.score.activation),
+      "ensemble": models.make_dynamics_ensemble(
+          x_norm, u_norm, c.ensemble.hidden, c.ensemble.num_members,
+          c.ensemble.activation, c.ensemble.layer_norm),
+      # BC maps into brax's action box [-1, 1] (tanh output).
+      "bc": models.make_bc_policy(x_norm, Normalizer.from_scale(1.0, 0.0, dim=u_norm.dim),
+                                  c.bc.hidden, c.bc.activation, c.bc.layer_norm),
+  }
+
+
+def train_models(config, data, workdir: str, progress: Optional[Callable] = None,
+                 seed: Optional[int] = None, names: Optional[tuple] = None):
+  """Trains (or resumes from workdir/train_state) the models; returns (m, params, metrics).
+
+  seed: initialisation and minibatch seed (default config.seed).
+  names: the models to train (default all; see `models_needed`). The others keep
+  their random initial parameters (so every planner can be built) and their
+  metrics say {"trained": False}: no method in config.methods may use them.
+
+  Checkpoints: workdir/models/{dynamics,reward,score,ensemble,bc} (load with
+  `sgp_jax.models.load`); resumable training states in workdir/train_state/{name}.
+  """
+  seed = int(config.seed if seed is None else seed)
+  m = build_models(config, data)
+  keys = dict(zip(("dynamics", "reward", "score", "ensemble", "bc"),
+                  jax.random.split(jax.random.PRNGKey(seed), 5)))
+  xux = (data.x, data.u, data.x_next)
+  jobs = {
+      "dynamics": (lambda p, b, k: models.one_step_loss(m["dynamics"], p, *b), xux,
+                   m["dynamics"]),
+      "reward": (lambda p, b, k: models.reward_loss(m["reward"], p, *b),
+                 (data.x, data.u, data.reward), m["reward"]),
+      "score": (lambda p, b, k: score_lib.dsm_loss(m["score"], p, b, k), data.xu(),
+                m["score"]),
+      "ensemble": (lambda p, b, k: models.ensemble_loss(m["ensemble"], p, *b), xux, None),
+      "bc": (lambda p, b, k: models.bc_loss(m["bc"], p, *b), (data.x, data.u), None),
+  }
+  names = tuple(jobs) if names is None else tuple(names)
+  params, metrics = {}, {}
+  for name, (loss_fn, arrays, model) in jobs.items():
+    if name not in names:
+      params[name], metrics[name] = jax.jit(m[name].init)(keys[name]), {"trained": False}
+      continue
+    params[name], metrics[name] = train_model(
+        name, loss_fn, m[name].init(keys[name]), arrays,
+        TrainConfig.from_section(config[name], seed), workdir, progress, model=m[name],
+        # the ensemble's and BC's training states record their name only
+        run_config=None if model is not None else {"name": name})
+  return m, params, metrics
+
+
+def train_seeds(config, data, level_dir: str, progress: Optional[Callable] = None):
+  """train_models for each training seed config.seed + s, s < config.eval.num_seeds,
+  in level_dir/seed_{s}; returns (m, [params_s], [metrics_s])."""
+  params, metrics = [], []
+  for s in range(config.eval.num_seeds):
+    m, p, mt = train_models(config, data, os.path.join(level_dir, f"seed_{s}"), progress,
+                            seed=config.seed + s, names=methods_lib.models_needed(config.methods))
+    params.append(p)
+    metrics.append(mt)
+  return m, params, metrics

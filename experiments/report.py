@@ -1,0 +1,929 @@
+"""Measured results: the small JSON summaries under experiments/results and RESULTS.md.
+
+`python -m experiments.report` regenerates experiments/RESULTS.md and the results table of
+README.md from the JSON files alone (deterministic; imports neither JAX nor the launchers).
+`python -m experiments.report --add_d4rl=<workdir>/summary.json` trims a d4rl benchmark
+summary into experiments/results/d4rl_benchmark/<env>-<level>.json (one run per level,
+replacing a run of the same id) and regenerates RESULTS.md.
+`python -m experiments.report --add_cartpole=<workdir>/summary.json` does the same for the
+main job (experiments/results/cartpole_swingup/default.json).
+
+Files under experiments/results/<experiment>/:
+  - cards (`simple_1d/default.json`, ...): command, seeds, versions, claims, tables, notes;
+    a card with "source": "transcribed" holds figures whose summary was not kept, with the
+    commit that measured them;
+  - d4rl_benchmark/<env>-<level>.json: one file per level, a list of runs, each with its
+    methods (score mean/std, seed means, beta, episodes, seconds and, for runs added from a
+    summary, the per-episode scores that paired differences are computed from);
+  - box_pushing/*.json, pixels/*.json: the launchers' own summaries, with an index.json
+    naming their commands.
+"""
+import argparse
+import json
+import math
+import os
+import sys
+from typing import Optional
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RESULTS_DIR = os.path.join(HERE, "results")
+RESULTS_MD = os.path.join(HERE, "RESULTS.md")
+README_MD = os.path.join(os.path.dirname(HERE), "README.md")
+D4RL = "d4rl_benchmark"
+
+DEFAULT_VERSIONS = {"jax": "0.9.2", "flax": "0.12.6", "optax": "0.2.8"}
+
+METHOD_LABELS = {
+    "sgp": "SGP", "beta0": "β = 0", "bc": "BC",
+    "ensemble_state_var": "ensemble penalty (MOPO-style state variance)",
+    "ensemble_cost_var": "ensemble cost variance (A.9.2)",
+    "mppi": "MPPI", "mppi_score": "MPPI + score value", "mppi_state_var": "MPPI + state variance",
+    "cem": "CEM", "cem_score": "CEM + score value", "cem_state_var": "CEM + state variance",
+}
+# Order of the methods in the d4rl tables (unknown ones last, by name).
+METHOD_ORDER = ("sgp", "beta0", "ensemble_state_var", "ensemble_cost_var", "mppi", "mppi_score",
+                "mppi_state_var", "cem", "cem_score", "cem_state_var", "bc")
+ENV_ORDER = ("halfcheetah", "hopper", "walker2d", "ant")
+LEVEL_ORDER = ("random", "medium", "medium-replay", "medium-expert", "expert")
+CLAIM_LEVELS = ("medium", "medium-expert")  # second half of the claim
+SWEPT = "swept on the evaluation episodes"
+MEDIUM_REPLAY_NOTE = (
+    "medium-replay: our medium-replay data set (episodes of the uniform policy and of every SAC "
+    "checkpoint up to the medium one, a stand-in for D4RL's replay buffer) approximates D4RL's; "
+    "B.8 gives no medium-replay β, so halfcheetah's config uses medium's.")
+VERDICTS = ("holds", "partly", "does not hold")
+
+
+# ----------------------------------------------------------------------------- numbers
+def paired_difference(a, b) -> dict:
+  """Per-episode difference a - b: mean, standard error (sample std / sqrt(n)) and n.
+
+  a, b: per-episode scores of two methods on the same episodes (same reset keys), in the
+  same order.
+  """
+  if len(a) != len(b) or len(a) < 2:
+    raise ValueError(f"paired_difference needs two equal-length score lists of at least 2 "
+                     f"episodes; got {len(a)} and {len(b)}")
+  d = [float(x) - float(y) for x, y in zip(a, b)]
+  n = len(d)
+  mean = sum(d) / n
+  var = sum((x - mean) ** 2 for x in d) / (n - 1)
+  return {"mean": mean, "se": math.sqrt(var / n), "n": n}
+
+
+def unpaired_se(a: dict, b: dict) -> Optional[float]:
+  """Standard error of the difference of two methods' mean scores, episodes independent."""
+  sa, sb = a["score"].get("std"), b["score"].get("std")
+  if sa is None or sb is None:
+    return None
+  return math.sqrt(sa ** 2 / a["num_episodes"] + sb ** 2 / b["num_episodes"])
+
+
+def fmt(x) -> str:
+  """A table cell: numbers as stored, {'mean', 'std'} as 'm ± s', lists comma-joined."""
+  if x is None:
+    return "–"
+  if isinstance(x, bool):
+    return "yes" if x else "no"
+  if isinstance(x, dict) and "mean" in x:
+    return f"{fmt(x['mean'])} ± {fmt(x['std'])}"
+  if isinstance(x, (list, tuple)):
+    return ", ".join(fmt(v) for v in x)
+  if isinstance(x, float):
+    s = f"{x:.1f}" if x.is_integer() and abs(x) < 1e6 else repr(x)
+    return s.replace("-", "−") if s.startswith("-") else s
+  if isinstance(x, int):
+    return str(x).replace("-", "−")
+  return str(x)
+
+
+def fmt_beta(beta) -> str:
+  return "–" if beta is None else f"{beta:g}".replace("-", "−", 1 if beta < 0 else 0)
+
+
+def f1(x) -> str:
+  return "–" if x is None else f"{x:.1f}".replace("-", "−")
+
+
+def score_cell(row: dict) -> str:
+  s = row["score"]
+  return f1(s["mean"]) if s.get("std") is None else f"{f1(s['mean'])} ± {s['std']:.1f}"
+
+
+def cell(text: str) -> str:
+  """Text safe inside a markdown table cell (a literal | is escaped)."""
+  return str(text).replace("|", "\\|")
+
+
+def table(columns, rows) -> list:
+  out = ["| " + " | ".join(cell(c) for c in columns) + " |", "|" + "---|" * len(columns)]
+  out += ["| " + " | ".join(cell(fmt(c)) for c in row) + " |" for row in rows]
+  return out
+
+
+# ----------------------------------------------------------------------------- loading
+def load_results(results_dir: str = RESULTS_DIR) -> dict:
+  """{experiment: {name: json}} of every experiments/results/<experiment>/<name>.json."""
+  out = {}
+  for exp in sorted(os.listdir(results_dir)):
+    path = os.path.join(results_dir, exp)
+    if not os.path.isdir(path):
+      continue
+    for name in sorted(os.listdir(path)):
+      if name.endswith(".json"):
+        with open(os.path.join(path, name)) as f:
+          out.setdefault(exp, {})[name[:-5]] = json.load(f)
+  return out
+
+
+def _write_json(path: str, data: dict) -> None:
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  with open(path, "w") as f:
+    json.dump(data, f, indent=1, ensure_ascii=False)
+    f.write("\n")
+
+
+# ----------------------------------------------------------------------------- d4rl
+def base_method(key: str) -> str:
+  return key.split("@")[0]
+
+
+def trim_d4rl_summary(summary: dict, run_id: str = "run", command: Optional[str] = None,
+                      measured_at_commit: Optional[str] = None, bc_paired: bool = True) -> dict:
+  """The small per-level form of a d4rl benchmark `<workdir>/summary.json`.
+
+  Returns {"<env>-<level>": {"env", "level", "spec_beta", "run"}}, where run holds the
+  evaluation protocol, versions and per method: beta, score mean/std, seed means,
+  per-episode scores (rounded to 0.001; what paired differences are computed from), mean
+  episode length and seconds. bc_paired: whether BC ran on the planners' reset keys (true
+  for the benchmark since the BC pairing fix).
+  """
+  config = summary.get("config", {})
+  ev = config.get("eval", {})
+  num_seeds = ev.get("num_seeds")
+  seed0 = config.get("seed", 0)
+  evaluation = {
+      "seed": ev.get("seed"), "episodes_per_seed": ev.get("episodes_per_seed"),
+      "training_seeds": None if num_seeds is None else list(range(seed0, seed0 + num_seeds)),
+      "num_steps": summary.get("protocol", {}).get("num_steps", ev.get("num_steps")),
+      "terminate_when_unhealthy": summary.get("protocol", {}).get("terminate_when_unhealthy",
+                                                                  True),
+      "held_out": False}
+  versions = {k: v for k, v in summary.get("versions", {}).items() if k != "backend"}
+  if "backend" in summary.get("versions", {}):
+    versions["backend"] = summary["versions"]["backend"]
+  betas = config.get("plan", {}).get("betas", {})
+  out = {}
+  for level, entry in summary["levels"].items():
+    env = entry.get("data", {}).get("env") or config.get("env")
+    methods = {}
+    for name, r in entry["methods"].items():
+      scores = [round(float(s), 3) for s in r["scores"]]
+      lengths = r.get("episode_lengths")
+      row = {"beta": None if base_method(name) == "bc" else r.get("beta"),
+             "score": {"mean": round(r["score"]["mean"], 3), "std": round(r["score"]["std"], 3)},
+             "num_episodes": len(scores),
+             "score_per_seed_mean": [round(float(s), 3) for s in r["score_per_seed_mean"]],
+             "mean_episode_length": (round(sum(lengths) / len(lengths), 1) if lengths else None),
+             "seconds_including_compile": round(float(r["seconds_including_compile"]), 1),
+             "scores": scores}
+      if base_method(name) != "bc":
+        row["beta_choice"] = "fixed"
+      methods[name] = row
+    run = {"id": run_id, "source": "summary", "measured_at_commit": measured_at_commit,
+           "command": command, "evaluation": evaluation, "versions": versions,
+           "bc_paired": bool(bc_paired), "methods": methods}
+    if "total_seconds" in summary:
+      run["total_seconds"] = round(float(summary["total_seconds"]), 1)
+    out[f"{env}-{level}"] = {"env": env, "level": level, "spec_beta": betas.get(level),
+                             "run": run}
+  return out
+
+
+def add_d4rl(summary_path: str, results_dir: str = RESULTS_DIR, run_id: Optional[str] = None,
+             command: Optional[str] = None, measured_at_commit: Optional[str] = None,
+             bc_paired: bool = True) -> list:
+  """Trims summary_path into results_dir/d4rl_benchmark/<env>-<level>.json (a run of the
+  same id is replaced, else the run is appended); returns the paths written."""
+  with open(summary_path) as f:
+    summary = json.load(f)
+  run_id = run_id or os.path.basename(os.path.dirname(os.path.abspath(summary_path)))
+  written = []
+  for name, t in trim_d4rl_summary(summary, run_id, command, measured_at_commit,
+                                   bc_paired).items():
+    path = os.path.join(results_dir, D4RL, name + ".json")
+    if os.path.exists(path):
+      with open(path) as f:
+        level = json.load(f)
+    else:
+      level = {"experiment": D4RL, "env": t["env"], "level": t["level"],
+               "behaviour_score": None, "spec_beta": t["spec_beta"],
+               "beta_note": "the config's beta", "runs": [], "notes": []}
+    level["runs"] = [r for r in level["runs"] if r["id"] != run_id] + [t["run"]]
+    _write_json(path, level)
+    written.append(path)
+  return written
+
+
+def _benchmark_rows(level: dict):
+  """(run, key, row) of every method row on the benchmark episodes (not held out)."""
+  for run in level["runs"]:
+    if not run["evaluation"].get("held_out"):
+      for key, row in run["methods"].items():
+        yield run, key, row
+
+
+def _pairable(run_a, row_a, run_b, key_b, row_b) -> bool:
+  if "scores" not in row_a or "scores" not in row_b:
+    return False
+  if base_method(key_b) == "bc" and not run_b.get("bc_paired"):
+    return False
+  ea, eb = run_a["evaluation"], run_b["evaluation"]
+  return all(ea.get(k) == eb.get(k) for k in ("seed", "episodes_per_seed", "training_seeds"))
+
+
+def difference(run_a, row_a, run_b, key_b, row_b) -> dict:
+  """SGP row a minus baseline row b: paired over episodes where both have per-episode
+  scores on the same reset keys, else the difference of means with an unpaired SE."""
+  if _pairable(run_a, row_a, run_b, key_b, row_b):
+    return {**paired_difference(row_a["scores"], row_b["scores"]), "paired": True}
+  return {"mean": row_a["score"]["mean"] - row_b["score"]["mean"],
+          "se": unpaired_se(row_a, row_b), "n": None, "paired": False}
+
+
+def claim_check(level: dict) -> dict:
+  """The claim on one level: SGP (at the level's beta) against the best baseline.
+
+  Rows come from the benchmark episodes (held-out sweeps excluded); a later run's row of the
+  same method and beta replaces an earlier one. Baseline rows swept on the evaluation
+  episodes are left out. SGP's row is the one at spec_beta; where none was measured, the
+  row of the first fixed beta (flagged). 'within noise' = below by at most 2 standard errors.
+  """
+  current = {}
+  for run, key, row in _benchmark_rows(level):
+    current[(base_method(key), row.get("beta"))] = (run, key, row)
+  sgp_rows = [v for (b, _), v in current.items() if b == "sgp"]
+  at_spec = [v for v in sgp_rows if v[2].get("beta") == level["spec_beta"]]
+  fixed = [v for v in sgp_rows if str(v[2].get("beta_choice", "")).startswith("fixed")]
+  if at_spec:
+    sgp, spec_measured = at_spec[-1], True
+  elif fixed:
+    sgp, spec_measured = fixed[0], False
+  else:
+    return {"sgp": None}
+  baselines = [v for (b, _), v in current.items()
+               if b != "sgp" and v[2].get("beta_choice") != SWEPT]
+  best = max(baselines, key=lambda v: v[2]["score"]["mean"])
+  diff = difference(sgp[0], sgp[2], best[0], best[1], best[2])
+  if diff["mean"] >= 0:
+    verdict = "at least matches"
+  elif diff["se"] is not None and diff["mean"] >= -2 * diff["se"]:
+    verdict = "within noise"
+  else:
+    verdict = "below"
+  out = {"sgp": sgp, "spec_measured": spec_measured, "best": best, "diff": diff,
+         "verdict": verdict}
+  if level["level"] in CLAIM_LEVELS:
+    rivals = [v for (b, _), v in current.items() if b in ("beta0", "ensemble_state_var")
+              and v[2].get("beta_choice") != SWEPT]
+    out["beats_beta0_and_ensemble"] = all(
+        sgp[2]["score"]["mean"] > v[2]["score"]["mean"] for v in rivals)
+  held = [v for v in sgp_rows if v[2].get("beta_choice") == "picked on held-out episodes"]
+  out["held_out_pick"] = held[-1] if held else None
+  return out
+
+
+def _levels(results: dict):
+  levels = list(results.get(D4RL, {}).values())
+  def order(lv):
+    env = ENV_ORDER.index(lv["env"]) if lv["env"] in ENV_ORDER else len(ENV_ORDER)
+    lev = LEVEL_ORDER.index(lv["level"]) if lv["level"] in LEVEL_ORDER else len(LEVEL_ORDER)
+    return env, lv["env"], lev, lv["level"]
+  return sorted(levels, key=order)
+
+
+def _label(key: str) -> str:
+  base = base_method(key)
+  return METHOD_LABELS.get(base, base)
+
+
+def _method_order(key: str):
+  base = base_method(key)
+  return (METHOD_ORDER.index(base) if base in METHOD_ORDER else len(METHOD_ORDER), key)
+
+
+def _diff_cell(diff: dict) -> str:
+  se = "–" if diff["se"] is None else f"{diff['se']:.1f}"
+  kind = "paired" if diff["paired"] else "unpaired"
+  return f"{f1(diff['mean'])} ± {se} ({kind})"
+
+
+def d4rl_headline(results: dict) -> list:
+  """Top-table rows for the locomotion benchmark."""
+  checks = [(lv, claim_check(lv)) for lv in _levels(results)]
+  checks = [(lv, c) for lv, c in checks if c["sgp"] is not None]
+  if not checks:
+    return []
+  n = len(checks)
+  count = {v: sum(c["verdict"] == v for _, c in checks)
+           for v in ("at least matches", "within noise", "below")}
+  second = [c["beats_beta0_and_ensemble"] for lv, c in checks if "beats_beta0_and_ensemble" in c]
+  below_bc = sum(c["verdict"] == "below" and base_method(c["best"][1]) == "bc" for _, c in checks)
+  first_verdict = ("holds" if count["below"] == 0 else
+                   "does not hold" if count["below"] == n else "partly")
+  second_verdict = ("holds" if all(second) else "does not hold" if not any(second)
+                    else "partly")
+  return [
+      {"experiment": "d4rl_benchmark", "spec": "E.9",
+       "claim": "SGP-MPC at least matches every baseline (β = 0, ensemble penalties, MPPI and "
+                "CEM with and without the score value, BC) on the locomotion levels",
+       "measured": f"at least matches on {count['at least matches']} of {n} levels, within "
+                   f"noise on {count['within noise']}, below on {count['below']} (below BC on "
+                   f"{below_bc} of them)",
+       "verdict": first_verdict},
+      {"experiment": "d4rl_benchmark", "spec": "E.9",
+       "claim": "SGP beats β = 0 and the ensemble penalty on medium and medium-expert",
+       "measured": f"on {sum(second)} of {len(second)} medium / medium-expert levels",
+       "verdict": second_verdict}]
+
+
+def render_d4rl(results: dict) -> list:
+  levels = _levels(results)
+  if not levels:
+    return []
+  out = ["## d4rl_benchmark: SGP-MPC on D4RL-style brax data sets (SPEC B.8, E.9)", "",
+         "Data: `python -m experiments.make_dataset.main --workdir=runs/data_<env> "
+         "--config.env=<env>` (hopper and ant: `--config.sac.num_evals=41`; walker2d: 1M SAC "
+         "steps at reward scaling 5 and discount 0.997), 50k transitions per level (100k "
+         "medium-expert), positional backend. These are the project's own brax data sets and "
+         "references (uniform policy, the project's SAC expert): **the scores are not comparable "
+         "with published D4RL numbers**. Benchmark: `python -m experiments.d4rl_benchmark.main "
+         "--config=experiments/d4rl_benchmark/configs/default.py:<env> "
+         "--config.data_dir=runs/data_<env>/datasets` (commands below in this form; the "
+         "configs are those the runs used): [128]*3 networks, NCSN xu score (10 geometric levels "
+         "0.316 → 0.001), ensemble of 5, BC [256]*2; MPC T = 8, 50 iterations per env step, warm "
+         "start, Adam lr 0.1; 16 samples / 4 elites for CEM and MPPI. Standard protocol: 1000-step "
+         "episodes, terminate when unhealthy; 3 training seeds (every model retrained per seed) × "
+         "5 episodes, evaluation key `PRNGKey(100)`; scores are mean ± std over the 15 episodes, "
+         "then the 3 per-seed "
+         "means. Held-out sweeps use `PRNGKey(200)` and 2 episodes per seed. CPU only. A "
+         "transcribed run's commit is the one whose results table first recorded its figures. "
+         "A new run enters with `python -m experiments.report --add_d4rl=<workdir>/summary.json "
+         "--commit=<hash> --command='<its command>'` (one file per level, "
+         "`experiments/results/d4rl_benchmark/<env>-<level>.json`).",
+         "",
+         "- **β of halfcheetah medium and medium-expert.** SPEC B.8 (corrected) gives medium "
+         "β = 0.2 (β_min 0.1) and medium-expert β = 5 (β_min 1). The transcribed halfcheetah "
+         "runs used the swapped mapping: on medium SGP ran at β = 5, on medium-expert at β = 0.2 "
+         "(that run also has a β = 5 row), and medium-replay, which takes medium's β, at 5. "
+         "Every "
+         "row below is labelled with the β it ran with; the claim check uses the row at the "
+         "config's β where one was measured.",
+         "- **BC pairing.** BC episodes of the transcribed runs drew their reset keys from another "
+         "split than the planners' episodes, so no SGP-vs-BC difference of those runs is paired. "
+         "Runs added from a summary (with per-episode scores) have BC on the planners' reset "
+         "keys, and their differences are computed per episode (mean ± standard error).",
+         "- " + MEDIUM_REPLAY_NOTE,
+         "- **Claim check per level:** SGP at the level's β against the best baseline on the "
+         "benchmark episodes (rows swept on the evaluation episodes left out). \"within noise\": "
+         "below by at most 2 standard errors of the difference (paired where per-episode scores "
+         "of the same reset keys exist, else unpaired from the episode stds).", "",
+         "| level | behaviour data | SGP (β) | best baseline | SGP − best | verdict | "
+         "beats β = 0 and ensemble penalty | SGP at held-out β |",
+         "|---|---|---|---|---|---|---|---|"]
+  for lv in levels:
+    c = claim_check(lv)
+    name = f"{lv['env']}-{lv['level']}"
+    beh = lv.get("behaviour_score")
+    beh = "–" if not beh else score_cell({"score": beh})
+    if c["sgp"] is None:
+      out.append(f"| {name} | {beh} | – | – | – | no SGP row | – | – |")
+      continue
+    srow = c["sgp"][2]
+    sgp = f"{score_cell(srow)} (β {fmt_beta(srow['beta'])})"
+    if not c["spec_measured"]:
+      sgp += f" [β {fmt_beta(lv['spec_beta'])} not yet measured]"
+    elif srow.get("beta_choice") == SWEPT:
+      sgp += " [from a sweep on the evaluation episodes]"
+    if lv["level"] == "medium-replay":
+      sgp += " ¹"
+    brow = c["best"][2]
+    best = f"{_label(c['best'][1])} {score_cell(brow)}"
+    beats = {True: "yes", False: "no"}.get(c.get("beats_beta0_and_ensemble"), "–")
+    held = c["held_out_pick"]
+    held = "–" if held is None else f"{score_cell(held[2])} (β {fmt_beta(held[2]['beta'])})"
+    out.append(f"| {name} | {beh} | {sgp} | {best} | {_diff_cell(c['diff'])} | "
+               f"{c['verdict']} | {beats} | {held} |")
+  out += ["", "¹ " + MEDIUM_REPLAY_NOTE, ""]
+  for lv in levels:
+    out += _render_level(lv)
+  return out
+
+
+def _render_level(lv: dict) -> list:
+  beh = lv.get("behaviour_score")
+  head = f"### {lv['env']}-{lv['level']}"
+  if beh:
+    head += f" (behaviour data {score_cell({'score': beh})})"
+  note = lv["beta_note"] if lv["beta_note"].endswith(".") else lv["beta_note"] + "."
+  out = [head, "", f"β: {note}" + (f" Config β: {fmt_beta(lv['spec_beta'])}."
+                                               if lv.get("spec_beta") is not None else "")]
+  if lv["level"] == "medium-replay":
+    out += ["", MEDIUM_REPLAY_NOTE]
+  out.append("")
+  diffs = []
+  for run in lv["runs"]:
+    ev = run["evaluation"]
+    seeds = ", ".join(str(t) for t in ev.get("training_seeds") or []) or "–"
+    where = ("held-out episodes" if ev.get("held_out") else "benchmark episodes") + (
+        f": key PRNGKey({ev['seed']}), training seeds {seeds} × {ev['episodes_per_seed']} "
+        "episodes")
+    src = (f"transcribed, measured at commit {run['measured_at_commit']} ({run['note']})"
+           if run["source"] == "transcribed" else
+           f"from the run's summary.json" + (f", commit {run['measured_at_commit']}"
+                                              if run.get("measured_at_commit") else ""))
+    out.append(f"Run `{run['id']}` ({where}; {src}).")
+    if run.get("command"):
+      out.append(f"Command: `{run['command']}`.")
+    if run.get("command_note"):
+      out.append(f"Command not recorded: {run['command_note']}.")
+    total = f"{run['total_seconds']:g} s" if run.get("total_seconds") else None
+    if total and total in run.get("run_note", ""):
+      total = None
+    extra = [total,
+             run.get("run_note"),
+             "versions " + ", ".join(f"{k} {v}" for k, v in run["versions"].items()
+                                     if k in ("jax", "brax", "flax", "optax"))]
+    out.append("; ".join(e for e in extra if e) + ".")
+    out.append("")
+    rows = []
+    for key in sorted(run["methods"], key=_method_order):
+      r = run["methods"][key]
+      seeds = ", ".join(f1(s) for s in r.get("score_per_seed_mean") or []) or "–"
+      rows.append([_label(key), fmt_beta(r.get("beta")), r.get("beta_choice", "–"),
+                   score_cell(r), seeds,
+                   r.get("mean_episode_length"), r.get("seconds_including_compile")])
+    out += table(["method", "β", "β choice", "score", "seed means (seeds 0, 1, 2)",
+                  "mean episode length", "s"], rows)
+    out.append("")
+    diffs += _run_differences(lv, run)
+  if diffs:
+    out += ["Differences SGP − baseline over the same episodes:", ""]
+    out += table(["SGP (β)", "baseline (β)", "difference", "n", "note"], diffs)
+    out.append("")
+  for note in lv.get("notes", []):
+    out.append(f"- {note}")
+  if lv.get("notes"):
+    out.append("")
+  return out
+
+
+def _run_differences(lv: dict, run: dict) -> list:
+  rows = []
+  if run["evaluation"].get("held_out"):
+    return rows
+  methods = run["methods"]
+  for skey in sorted(methods, key=_method_order):
+    if base_method(skey) != "sgp":
+      continue
+    s = methods[skey]
+    for bkey in sorted(methods, key=_method_order):
+      b = methods[bkey]
+      if base_method(bkey) == "sgp":
+        continue
+      if "scores" in s and "scores" in b:
+        d = difference(run, s, run, bkey, b)
+        note = "" if d["paired"] else "not paired: BC on other reset keys"
+        bname = _label(bkey) + ("" if b.get("beta") is None else f" (β {fmt_beta(b['beta'])})")
+        rows.append([f"β {fmt_beta(s['beta'])}", bname,
+                     f"{f1(d['mean'])} ± {d['se']:.1f}" if d["se"] is not None else f1(d["mean"]),
+                     d["n"], note or "paired"])
+      elif base_method(bkey) == "bc" and not run.get("bc_paired"):
+        rows.append([f"β {fmt_beta(s['beta'])}", "BC", "–", None,
+                     "not paired: BC on other reset keys (no per-episode scores kept)"])
+  for p in run.get("paired_differences", []):
+    a = methods.get(p["a"], {})
+    rows.append([f"β {fmt_beta(a.get('beta'))}",
+                 f"{METHOD_LABELS.get(base_method(p['b']), p['b'])} (β {fmt_beta(p['b_beta'])})",
+                 f"{f1(p['mean'])} ± {p['se']:.1f}", p["n"],
+                 ("paired" if p["paired"] else "not paired") + f"; transcribed: {p['note']}"])
+  return rows
+
+
+# ----------------------------------------------------------------------------- cards
+def _source_line(card: dict, path: str) -> str:
+  if card.get("source") == "transcribed":
+    return (f"Source: transcribed, measured at commit {card['measured_at_commit']} "
+            f"({card['note']}).")
+  line = f"Source: `{path}`"
+  if card.get("measured_at_commit"):
+    line += f", measured at commit {card['measured_at_commit']}"
+  return line + (f" ({card['note']})." if card.get("note") else ".")
+
+
+def _versions(v: Optional[dict]) -> str:
+  v = v or DEFAULT_VERSIONS
+  return ", ".join(f"{k} {v[k]}" for k in ("jax", "brax", "flax", "optax", "numpy", "python")
+                   if k in v)
+
+
+def render_card(card: dict, path: str) -> list:
+  out = [f"### {card.get('title', card['experiment'])}", ""]
+  if card.get("spec"):
+    out.append(f"SPEC {card['spec']}.")
+  out.append(f"Command: `{card['command']}`" + (f" ({card['wall_seconds']} s wall)."
+                                                if card.get("wall_seconds") else "."))
+  if card.get("seeds"):
+    out.append(f"Seeds: {card['seeds']}.")
+  out.append(f"Versions: {_versions(card.get('versions'))}; CPU.")
+  out.append(_source_line(card, path))
+  if card.get("setup"):
+    out.append(f"Setup: {card['setup']}.")
+  out.append("")
+  for t in card.get("tables", []):
+    out += [f"{t['title']}:", ""] + table(t["columns"], t["rows"]) + [""]
+  for note in card.get("notes", []):
+    out.append(f"- {note}")
+  if card.get("notes"):
+    out.append("")
+  return out
+
+
+def card_claims(card: dict) -> list:
+  return [{"experiment": card["experiment"], **c} for c in card.get("claims", [])]
+
+
+# ----------------------------------------------------------------------------- cartpole
+def trim_cartpole_summary(summary: dict, command: str, measured_at_commit: Optional[str],
+                          note: Optional[str] = None) -> dict:
+  """The main job's summary.json without its per-step trajectories."""
+  per_beta = []
+  for p in summary["per_beta"]:
+    row = {k: v for k, v in p.items() if k != "seeds"}
+    row["true_terminal_cost_per_seed"] = [round(s["true_terminal_cost"], 4) for s in p["seeds"]]
+    per_beta.append(row)
+  card = {"experiment": "cartpole_swingup", "source": "summary",
+          "measured_at_commit": measured_at_commit, "command": command,
+          "config": summary.get("config"), "num_transitions": summary.get("num_transitions"),
+          "training": summary.get("training"), "per_beta": per_beta,
+          "total_seconds": round(summary.get("total_seconds", 0.0), 1),
+          "versions": summary.get("versions")}
+  if note:
+    card["note"] = note
+  return card
+
+
+def cartpole_claims(card: dict) -> list:
+  rows = {p["beta"]: p for p in card["per_beta"]}
+  out = []
+  if 0.0 in rows:
+    r = rows[0.0]
+    ok = r["plan_upright_fraction"] == 1.0 and r["true_upright_fraction"] == 0.0
+    out.append({"spec": "E.4(a)", "claim": "β = 0: the plan reaches upright under the learned "
+                "model, the true rollout does not",
+                "measured": f"plan upright {r['plan_upright_fraction']:.0%}, true upright "
+                            f"{r['true_upright_fraction']:.0%}, max |u| "
+                            f"{r['max_abs_action_max']:.0f} N (data ±80)",
+                "verdict": "holds" if ok else "does not hold"})
+  mid = [rows[b] for b in (0.1, 1.0) if b in rows]
+  if mid:
+    ups = [r["true_upright_fraction"] for r in mid]
+    out.append({"spec": "E.4(b)", "claim": "β ∈ {0.1, 1}: plan and true rollout agree and reach "
+                "upright (|θ − π| < 0.2, |p| < 0.5)",
+                "measured": "; ".join(f"β {fmt_beta(r['beta'])}: true upright "
+                                      f"{r['true_upright_fraction']:.0%}, |θ_T − π| "
+                                      f"{r['true_abs_theta_error_mean']:.3f}" for r in mid),
+                "verdict": ("holds" if min(ups) == 1.0 else "does not hold" if max(ups) == 0.0
+                            else "partly")})
+  big = [r for b, r in rows.items() if b >= 100]
+  if big:
+    r = big[-1]
+    out.append({"spec": "E.4(c)", "claim": "very large β: the plan fails to reach upright",
+                "measured": f"β {fmt_beta(r['beta'])}: plan upright "
+                            f"{r['plan_upright_fraction']:.0%}",
+                "verdict": "holds" if r["plan_upright_fraction"] == 0.0 else "does not hold"})
+  return [{"experiment": "cartpole_swingup", **c} for c in out]
+
+
+def render_cartpole(card: dict) -> list:
+  cfg = card.get("config") or {}
+  plan = cfg.get("plan", {})
+  out = ["### cartpole_swingup: the main job (SPEC B.6, E.4)", "",
+         f"Command: `{card['command']}` ({card['total_seconds']:.0f} s wall on 2 CPU cores).",
+         f"Seeds: data and training seed {cfg.get('seed', 0)}; {plan.get('num_seeds')} plan "
+         "seeds per β.",
+         f"Versions: {_versions(card.get('versions'))}; CPU.",
+         _source_line(card, "experiments/results/cartpole_swingup/default.json"),
+         f"Setup: {cfg.get('num_candidates', 0):,} candidates → "
+         f"{card.get('num_transitions', 0):,} "
+         f"transitions; dynamics MLP {cfg.get('dynamics', {}).get('hidden')} "
+         f"({cfg.get('dynamics', {}).get('epochs')} epochs), xu score "
+         f"{cfg.get('score', {}).get('hidden')} σ = {cfg.get('score', {}).get('sigma')} "
+         f"({cfg.get('score', {}).get('epochs')} epochs); single shooting T = "
+         f"{plan.get('horizon')}, Adam lr {plan.get('learning_rate')}, {plan.get('num_iters')} "
+         "iterations, x0 = 0, terminal cost diag(1, 1, 0.1, 0.1), no input bound.", ""]
+  rows = [[fmt_beta(p["beta"]), f"{p['true_upright_fraction']:.2f}",
+           f"{p['plan_upright_fraction']:.2f}",
+           f"{p['true_abs_theta_error_mean']:.3f} ± {p['true_abs_theta_error_std']:.3f}",
+           f"{p['true_abs_p_error_mean']:.3f}", f"{p['max_plan_true_gap_mean']:.3f}",
+           f"{p['max_abs_action_max']:.1f}"] for p in card["per_beta"]]
+  out += table(["β", "true upright", "plan upright", "true |θ_T − π|", "true |p_T|",
+                "max plan/true gap", "max |u| (data ±80)"], rows)
+  out += ["", "Upright: |θ_T − π| < 0.2 and |p_T| < 0.5 (project-set). Figure: "
+          "`experiments/results/figures/phase_portraits.png`.", ""]
+  return out
+
+
+# ----------------------------------------------------------------------------- box pushing
+def _bp_metrics(s: dict) -> dict:
+  return {m["method"]: m for m in s["per_method"]}
+
+
+def box_pushing_claims(results: dict) -> list:
+  s = results.get("box_pushing", {}).get("default")
+  if s is None:
+    return []
+  m = _bp_metrics(s)
+  sgp, b0 = m["sgp"], m["beta0"]
+  ratio = b0["plan_rigidity_error"]["mean"] / sgp["plan_rigidity_error"]["mean"]
+  return [
+      {"experiment": "box_pushing", "spec": "E.10",
+       "claim": "with β > 0 the true box reaches the goal (success ≥ 80 %, project-set)",
+       "measured": f"SGP {sgp['success_rate']:.0%} (β = 0: {b0['success_rate']:.0%}, true "
+                   f"model {m['true_model']['success_rate']:.0%})",
+       "verdict": "holds" if sgp["success_rate"] >= 0.8 else "does not hold"},
+      {"experiment": "box_pushing", "spec": "E.10",
+       "claim": "SGP keeps the predicted keypoints rigid where β = 0 deforms them (ratio ≥ 5×, "
+                "project-set)",
+       "measured": f"rigidity ratio β = 0 / SGP {ratio:.2f} (β = 0 does not exploit this model)",
+       "verdict": "holds" if ratio >= 5 else "does not hold"}]
+
+
+def _ms(stat: dict, scale: float = 1.0, digits: int = 2) -> str:
+  """'mean ± std' of a {'mean', 'std'} summary, scaled (e.g. metres to mm)."""
+  return f"{scale * stat['mean']:.{digits}f} ± {scale * stat['std']:.{digits}f}"
+
+
+def _bp_rows(s: dict) -> list:
+  rows = []
+  for m in s["per_method"]:
+    per_goal = " / ".join(f"{g['success_rate']:.0%}" for g in m.get("per_goal", []))
+    rows.append([m["method"], fmt_beta(m["beta"]),
+                 f"{m['success_rate']:.0%}" + (f" ({per_goal})" if per_goal else ""),
+                 _ms(m["final_position_error"], 100), _ms(m["final_angle_error_deg"]),
+                 _ms(m["plan_rigidity_error"], 1e3), _ms(m["plan_rigidity_error_max"], 1e3),
+                 _ms(m["prediction_gap"], 1e3), f"{1e3 * m['max_abs_command']['mean']:.0f}"])
+  return rows
+
+
+def render_box_pushing(results: dict) -> list:
+  bp = results.get("box_pushing", {})
+  index = bp.get("index")
+  if index is None:
+    return []
+  out = [f"### {index['title']} (SPEC {index['spec']})", ""]
+  out += [f"- {s}" for s in index["setup"]]
+  out.append("")
+  cols = ["method", "β", "success (per goal: left / centre / right)", "final pos. error [cm]",
+          "final angle error [°]",
+          "rigidity of predicted keypoints [mm]", "its max per episode [mm]",
+          "predicted vs executed (RMS) [mm]",
+          "max |u| [mm]"]
+  for name, meta in index["summaries"].items():
+    s = bp.get(name)
+    if s is None:
+      continue
+    out.append(f"**{name}**" + (f": {meta['purpose']}" if meta.get("purpose") else "") + ".")
+    out.append(f"Command: `{meta['command']}`" + (f" ({meta['wall_seconds']} s wall)."
+                                                  if meta.get("wall_seconds") else "."))
+    out.append(f"Source: `experiments/results/box_pushing/{name}.json`, measured at commit "
+               f"{meta.get('measured_at_commit', index['measured_at_commit'])}; versions "
+               f"{_versions(s.get('versions'))}; seed {s['config'].get('seed', 0)}; "
+               f"{s['per_method'][0]['num_episodes']} episodes per method (mean ± std).")
+    out.append("")
+    out += table(cols, _bp_rows(s)) + [""]
+    if name == "default" and "stabilisation" in s:
+      st = s["stabilisation"]
+      out += [f"Keypoint stabilisation ({st['num_points']} data keypoint sets, noise σ = "
+              f"{100 * st['noise_std']:g} cm, annealed ascent on the keypoint-only score): "
+              f"rigidity error {1e3 * st['rigidity_error_before']['mean']:.2f} ± "
+              f"{1e3 * st['rigidity_error_before']['std']:.2f} → "
+              f"{1e3 * st['rigidity_error_after']['mean']:.2f} ± "
+              f"{1e3 * st['rigidity_error_after']['std']:.2f} mm "
+              f"({st['rigidity_reduction']:.1f}× smaller); RMS to the clean keypoints "
+              f"{1e3 * st['rms_to_clean_before']['mean']:.1f} → "
+              f"{1e3 * st['rms_to_clean_after']['mean']:.1f} mm.", ""]
+  out += [f"- {n}" for n in index.get("notes", [])] + [""]
+  return out
+
+
+# ----------------------------------------------------------------------------- pixels
+def _px_methods(entry: dict) -> dict:
+  return {m["method"]: m for m in entry["per_method"]}
+
+
+def pixels_claims(results: dict) -> list:
+  px = results.get("pixels", {})
+  sweep = px.get("sweep")
+  if sweep is None:
+    return []
+  by_n = {e["image_size"]: _px_methods(e) for e in sweep["per_size"]}
+  n_max = max(by_n)
+  big = by_n[n_max]
+  sgp_reaches = big["sgp"]["final_distance"]["mean"] < 0.15
+  zeroth = [k for k in ("cem_ensemble", "mppi") if k in big]
+  zeroth_fail = all(big[k]["final_distance"]["mean"] >= 0.15 for k in zeroth)
+  e6 = {n: m["ensemble"]["actual_cost"]["mean"] > m["sgp"]["actual_cost"]["mean"]
+        for n, m in sorted(by_n.items())}
+  return [
+      {"experiment": "pixels", "spec": "E.7",
+       "claim": f"at N = {n_max} SGP's true rollout reaches the goal region; CEM does not",
+       "measured": f"SGP final distance {big['sgp']['final_distance']['mean']:.2f} (goal region "
+                   f"< 0.15); CEM / MPPI " + ", ".join(
+                       f"{big[k]['final_distance']['mean']:.2f}" for k in zeroth),
+       "verdict": ("holds" if sgp_reaches and zeroth_fail else
+                   "partly" if zeroth_fail else "does not hold")},
+      {"experiment": "pixels", "spec": "E.6",
+       "claim": "the ensemble planner ends at a worse optimum than SGP",
+       "measured": "actual cost ensemble vs SGP: " + "; ".join(
+           f"N = {n}: {by_n[n]['ensemble']['actual_cost']['mean']:.0f} vs "
+           f"{by_n[n]['sgp']['actual_cost']['mean']:.0f}" for n in sorted(by_n)),
+       "verdict": ("holds" if all(e6.values()) else "does not hold" if not any(e6.values())
+                   else "partly")}]
+
+
+def render_pixels(results: dict) -> list:
+  px = results.get("pixels", {})
+  index = px.get("index")
+  if index is None:
+    return []
+  out = [f"### {index['title']} (SPEC {index['spec']})", ""]
+  out += [f"- {s}" for s in index["setup"]] + [""]
+  for name, meta in index["summaries"].items():
+    s = px.get(name)
+    if s is None:
+      continue
+    out.append(f"**{name}**" + (f": {meta['purpose']}" if meta.get("purpose") else "") + ".")
+    out.append(f"Command: `{meta['command']}` ({meta['wall_seconds']} s wall).")
+    out.append(f"Source: `experiments/results/pixels/{name}.json`, measured at commit "
+               f"{index['measured_at_commit']}; versions {_versions(s.get('versions'))}; seed "
+               f"{s['config'].get('seed', 0)}; mean ± std over the plan seeds.")
+    out.append("")
+    rows = []
+    for e in s["per_size"]:
+      for m in e["per_method"]:
+        rows.append([e["image_size"], m["method"], fmt_beta(m["beta"]),
+                     f"{m['hallucinated_cost']['mean']:.4g} ± {m['hallucinated_cost']['std']:.3g}",
+                     f"{m['actual_cost']['mean']:.4g} ± {m['actual_cost']['std']:.3g}",
+                     f"{m['final_distance']['mean']:.2f} ± {m['final_distance']['std']:.2f}",
+                     f"{m['min_distance_to_origin']['mean']:.2f}",
+                     f"{m['plan_true_gap']['mean']:.2f}", m["model_rollouts"]])
+    out += table(["N", "method", "β", "hallucinated cost", "actual cost", "true final distance",
+                  "min ‖x‖ of true path", "plan-vs-true gap", "model rollouts"], rows) + [""]
+  bc = index.get("beta_choice")
+  if bc:
+    out += [f"β chosen on N = 16 runs of the same task (10,000 samples, smaller budgets). "
+            f"Source: transcribed, measured at commit {bc['measured_at_commit']} ({bc['note']}). "
+            f"Command: `{bc['command']}`.", ""]
+    out += table(bc["columns"], bc["rows"]) + [""]
+  out += [f"- {n}" for n in index.get("notes", [])] + [""]
+  return out
+
+
+# ----------------------------------------------------------------------------- speed
+def render_speed(results: dict) -> list:
+  out = []
+  for name, card in results.get("speed", {}).items():
+    out += render_card(card, f"experiments/results/speed/{name}.json")
+  return out
+
+
+# ----------------------------------------------------------------------------- document
+SMALL_EXPERIMENTS = ("simple_1d", "circle", "light_dark", "corridor", "pendulum_keypoints")
+
+
+def summary_rows(results: dict) -> list:
+  rows = []
+  cp = results.get("cartpole_swingup", {}).get("default")
+  if cp:
+    rows += cartpole_claims(cp)
+  for card in results.get("cartpole_comparison", {}).values():
+    rows += card_claims(card)
+  rows += d4rl_headline(results)
+  rows += box_pushing_claims(results)
+  rows += pixels_claims(results)
+  for exp in SMALL_EXPERIMENTS:
+    for card in results.get(exp, {}).values():
+      rows += card_claims(card)
+  for card in results.get("speed", {}).values():
+    rows += card_claims(card)
+  return rows
+
+
+def render(results: dict) -> str:
+  """RESULTS.md from the loaded JSON (see load_results)."""
+  out = ["# Measured results", "",
+         "Generated by `python -m experiments.report` from the JSON summaries under "
+         "`experiments/results/`; do not edit by hand. Every figure comes from a command "
+         "shown below, run on CPU (2 cores) from the repository root. Where a run's summary "
+         "was not kept, its figures are transcribed with the commit that measured them. "
+         "\"(project-set)\" marks thresholds this project set itself; the paper's own figures "
+         "could not be consulted (SPEC 0, C).", "",
+         "## Does the paper's claim hold here?", "",
+         "| experiment | SPEC | claim | measured | verdict |", "|---|---|---|---|---|"]
+  for r in summary_rows(results):
+    out.append(f"| {r['experiment']} | {r['spec']} | {cell(r['claim'])} | {cell(r['measured'])} "
+               f"| **{r['verdict']}** |")
+  out += ["", "## Cart-pole", ""]
+  cp = results.get("cartpole_swingup", {}).get("default")
+  if cp:
+    out += render_cartpole(cp)
+  for name, card in results.get("cartpole_comparison", {}).items():
+    out += render_card(card, f"experiments/results/cartpole_comparison/{name}.json")
+  out += render_d4rl(results)
+  out += ["## Box pushing and pixels", ""]
+  out += render_box_pushing(results)
+  out += render_pixels(results)
+  out += ["## Small experiments", ""]
+  for exp in SMALL_EXPERIMENTS:
+    for name, card in results.get(exp, {}).items():
+      out += render_card(card, f"experiments/results/{exp}/{name}.json")
+  speed = render_speed(results)
+  if speed:
+    out += ["## Speed", ""] + speed
+  while out and out[-1] == "":
+    out.pop()
+  return "\n".join(out) + "\n"
+
+
+GLANCE_BEGIN = "<!-- results at a glance: generated by python -m experiments.report -->"
+GLANCE_END = "<!-- end of results at a glance -->"
+
+
+def render_glance(results: dict) -> str:
+  """README's results table: per claim its SPEC item, our measured figure and verdict."""
+  out = ["| experiment | the paper's claim (SPEC) | measured here | holds? |", "|---|---|---|---|"]
+  for r in summary_rows(results):
+    out.append(f"| {r['experiment']} | {cell(r['claim'])} ({r['spec']}) | {cell(r['measured'])} "
+               f"| {r['verdict']} |")
+  return "\n".join(out)
+
+
+def update_readme(readme: str, results: dict) -> str:
+  """README text with the block between GLANCE_BEGIN and GLANCE_END regenerated."""
+  if GLANCE_BEGIN not in readme or GLANCE_END not in readme:
+    raise ValueError(f"README has no results block ({GLANCE_BEGIN!r} ... {GLANCE_END!r}).")
+  head, rest = readme.split(GLANCE_BEGIN, 1)
+  _, tail = rest.split(GLANCE_END, 1)
+  return head + GLANCE_BEGIN + "\n" + render_glance(results) + "\n" + GLANCE_END + tail
+
+
+def write(results_dir: str = RESULTS_DIR, path: str = RESULTS_MD,
+          readme: Optional[str] = README_MD) -> str:
+  """Writes RESULTS.md (and README's results block, unless readme is None)."""
+  results = load_results(results_dir)
+  with open(path, "w") as f:
+    f.write(render(results))
+  if readme is not None and os.path.exists(readme):
+    with open(readme) as f:
+      text = f.read()
+    new = update_readme(text, results)
+    if new != text:
+      with open(readme, "w") as f:
+        f.write(new)
+  return path
+
+
+def main(argv=None) -> int:
+  p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  p.add_argument("--results_dir", default=RESULTS_DIR)
+  p.add_argument("--output", default=RESULTS_MD, help="the markdown file to write")
+  p.add_argument("--readme", default=README_MD,
+                 help="README whose results-at-a-glance block is regenerated ('' for none)")
+  p.add_argument("--add_d4rl", default=None,
+                 help="a d4rl benchmark <workdir>/summary.json to trim into the results")
+  p.add_argument("--add_cartpole", default=None,
+                 help="a cartpole_swingup <workdir>/summary.json to trim into the results")
+  p.add_argument("--run_id", default=None, help="id of the added run (default: workdir name)")
+  p.add_argument("--command", default=None, help="the command that made the added summary")
+  p.add_argument("--commit", default=None, help="the commit that the added run measured")
+  p.add_argument("--bc_unpaired", action="store_true",
+                 help="the added d4rl run's BC episodes used other reset keys than the planners'")
+  args = p.parse_args(argv)
+  if args.add_d4rl:
+    for path in add_d4rl(args.add_d4rl, args.results_dir, args.run_id, args.command,
+                         args.commit, bc_paired=not args.bc_unpaired):
+      print(f"wrote {os.path.relpath(path)}")
+  if args.add_cartpole:
+    with open(args.add_cartpole) as f:
+      summary = json.load(f)
+    command = args.command or "python -m experiments.cartpole_swingup.main --workdir=runs/cartpole"
+    path = os.path.join(args.results_dir, "cartpole_swingup", "default.json")
+    _write_json(path, trim_cartpole_summary(summary, command, args.commit))
+    print(f"wrote {os.path.relpath(path)}")
+  print(f"wrote {os.path.relpath(write(args.results_dir, args.output, args.readme or None))}")
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())

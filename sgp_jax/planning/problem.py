@@ -1,0 +1,175 @@
+"""The control problem every planner solves: a (learned) model, costs and a score.
+
+  ControlProblem     the callables, each taking the `models` pytree first
+  make_problem       a ControlProblem from learned models (dynamics, reward, score)
+  rollout            x_0..x_T of an action sequence under problem.dynamics
+  trajectory_cost    sum_t c(x_t, u_t, t) + c_T(x_T)
+  check_problem      the callables' shapes against the models (a clear ValueError)
+
+`models` is any pytree holding the learned models' parameters; it is a planner
+argument, never a closed-over constant, so one compile serves every checkpoint.
+"""
+from __future__ import annotations
+
+from typing import Callable, NamedTuple, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from sgp_jax.types import Array
+
+DynamicsFn = Callable  # (models, x (dim_x,), u (dim_u,)) -> x' (dim_x,)
+RunningCostFn = Callable  # (models, x, u, t) -> scalar
+TerminalCostFn = Callable  # (models, x) -> scalar
+ScoreFn = Callable  # (models, z (..., dim_z), level) -> score (..., dim_z)
+
+
+class ControlProblem(NamedTuple):
+  """A finite-horizon problem under a (learned) model; the callables are static.
+
+  dynamics(models, x, u) -> x'        one step, unbatched.
+  running_cost(models, x, u, t) -> c  or None.
+  terminal_cost(models, x) -> c_T     or None.
+  score(models, z, level) -> s        the (x, u) score in raw units, or None.
+    (Collocation reads it as the transition (x, u, x') score.)
+  num_levels: the score's number of noise levels.
+  score_sigma(models, level) -> sigma_l  the score's noise level in its normalised
+    units, or None; planners that inject sigma^2 beta s (collocation, direct
+    transcription) need it.
+  """
+  dim_x: int
+  dim_u: int
+  dynamics: DynamicsFn
+  running_cost: Optional[RunningCostFn] = None
+  terminal_cost: Optional[TerminalCostFn] = None
+  score: Optional[ScoreFn] = None
+  num_levels: int = 1
+  score_sigma: Optional[Callable] = None
+
+
+def make_problem(dynamics=None, score=None, reward=None,
+                 running_cost: Optional[RunningCostFn] = None,
+                 terminal_cost: Optional[TerminalCostFn] = None,
+                 dim_x: Optional[int] = None, dim_u: Optional[int] = None) -> ControlProblem:
+  """A ControlProblem from learned models; `models` is then a dict of their parameters
+  under the keys "dynamics", "reward" and "score" (plus whatever the costs read).
+
+  Args:
+    dynamics: a dynamics model, `dynamics(params, x, u) -> x'` with `dim_x`, `dim_u`
+      (e.g. `sgp_jax.make_dynamics_model`); its params are models["dynamics"].
+    score: a score model with `score(params, z, level)`, `sigma(level)`, `num_levels`
+      (`sgp_jax.make_score_model`); its params are models["score"].
+    reward: a reward model `reward(params, x, u) -> r`; the running cost gets -r.
+      Its params are models["reward"].
+    running_cost, terminal_cost: cost callables as in ControlProblem (added to -r).
+    dim_x, dim_u: the dims; None reads them from the dynamics or score model.
+  """
+  dim_x = dim_x if dim_x is not None else _dim(dynamics, score, "dim_x")
+  dim_u = dim_u if dim_u is not None else _dim(dynamics, score, "dim_u")
+  cost = running_cost
+  if reward is not None:
+    def cost(m, x, u, t):
+      minus_reward = -reward(m["reward"], x, u)
+      return minus_reward if running_cost is None else running_cost(m, x, u, t) + minus_reward
+  return ControlProblem(
+      dim_x=dim_x, dim_u=dim_u,
+      dynamics=(None if dynamics is None else
+                lambda m, x, u: dynamics(m["dynamics"], x, u)),
+      running_cost=cost, terminal_cost=terminal_cost,
+      score=None if score is None else lambda m, z, level: score.score(m["score"], z, level),
+      num_levels=1 if score is None else score.num_levels,
+      score_sigma=None if score is None else lambda m, level: score.sigma(level))
+
+
+def _dim(dynamics, score, name: str) -> int:
+  for model in (dynamics, score):
+    if model is not None and getattr(model, name, None):
+      return int(getattr(model, name))
+  raise ValueError(f"make_problem cannot read {name} from the models; pass {name}=...")
+
+
+ROLLOUT_UNROLL = 10  # scan unrolling: fewer loop trips for small per-step work (measured)
+
+
+def rollout(problem: ControlProblem, models, x0: Array, us: Array) -> Array:
+  """States x_0..x_T, shape (T+1, dim_x), of the actions us (T, dim_u)."""
+  def step(x, u):
+    x_next = problem.dynamics(models, x, u)
+    return x_next, x_next
+  _, xs = jax.lax.scan(step, x0, us, unroll=ROLLOUT_UNROLL)
+  return jnp.concatenate([x0[None], xs], 0)
+
+
+def trajectory_cost(problem: ControlProblem, models, xs: Array, us: Array) -> Array:
+  """sum_t c(x_t, u_t, t) + c_T(x_T) for xs (T+1, dim_x), us (T, dim_u)."""
+  total = jnp.zeros(())
+  if problem.running_cost is not None:
+    t = jnp.arange(us.shape[0])
+    total += jnp.sum(jax.vmap(problem.running_cost, in_axes=(None, 0, 0, 0))(
+        models, xs[:-1], us, t))
+  if problem.terminal_cost is not None:
+    total += problem.terminal_cost(models, xs[-1])
+  return total
+
+
+# ----------------------------------------------------------------- checks
+def _is_concrete(tree) -> bool:
+  return not any(isinstance(a, jax.core.Tracer) for a in jax.tree_util.tree_leaves(tree))
+
+
+def check_problem(problem: ControlProblem, models, *, dynamics: bool = True,
+                  score_kind: Optional[str] = None, sigma: bool = False,
+                  name: str = "planner") -> None:
+  """Checks that problem's callables accept its dims under `models`; raises ValueError.
+
+  Runs the callables abstractly (jax.eval_shape), so it is cheap and works on
+  any device. score_kind: "xu" / "xux" checks problem.score on such points;
+  sigma: checks problem.score_sigma exists and (for concrete models) is > 0 at
+  every level.
+  """
+  dx, du = problem.dim_x, problem.dim_u
+  if dx < 1 or du < 1:
+    raise ValueError(f"{name}: dim_x and dim_u must be >= 1, got {dx}, {du}.")
+  x = jax.ShapeDtypeStruct((dx,), jnp.float32)
+  u = jax.ShapeDtypeStruct((du,), jnp.float32)
+  if dynamics:
+    if problem.dynamics is None:
+      raise ValueError(f"{name} needs problem.dynamics.")
+    try:
+      out = jax.eval_shape(problem.dynamics, models, x, u)
+    except (ValueError, TypeError) as e:
+      raise ValueError(f"{name}: problem.dynamics does not accept x ({dx},) and "
+                       f"u ({du},) with these models: {e}") from e
+    if getattr(out, "shape", None) != (dx,):
+      raise ValueError(f"{name}: problem.dynamics maps x ({dx},), u ({du},) to shape "
+                       f"{getattr(out, 'shape', out)}, expected ({dx},).")
+  if score_kind is not None:
+    if problem.score is None:
+      raise ValueError(f"{name} needs problem.score (an {score_kind} score).")
+    dz = dx + du + (dx if score_kind == "xux" else 0)
+    z = jax.ShapeDtypeStruct((2, dz), jnp.float32)
+    level = jax.ShapeDtypeStruct((), jnp.int32)
+    try:
+      out = jax.eval_shape(problem.score, models, z, level)
+    except (ValueError, TypeError) as e:
+      raise ValueError(f"{name}: problem.score does not accept {score_kind} points of "
+                       f"dim {dz} (dim_x={dx}, dim_u={du}): {e}") from e
+    if getattr(out, "shape", None) != (2, dz):
+      raise ValueError(f"{name}: problem.score maps {score_kind} points (2, {dz}) to "
+                       f"{getattr(out, 'shape', out)}; it must return the same shape.")
+    if problem.num_levels < 1:
+      raise ValueError(f"{name}: num_levels must be >= 1, got {problem.num_levels}.")
+  if sigma:
+    if problem.score_sigma is None:
+      raise ValueError(f"{name} injects sigma^2 * beta * score and needs "
+                       "problem.score_sigma(models, level).")
+    if _is_concrete(models):
+      sigmas = np.asarray([problem.score_sigma(models, l)
+                           for l in range(problem.num_levels)], np.float64)
+      if not np.all(np.isfinite(sigmas) & (sigmas > 0)):
+        raise ValueError(f"{name}: sigma must be > 0 at every level, got {sigmas}.")
+
+
+__all__ = ["ControlProblem", "make_problem", "rollout", "trajectory_cost",
+           "check_problem", "ROLLOUT_UNROLL"]
