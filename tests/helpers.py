@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from sgp_jax import closed_loop
 from sgp_jax.envs.base import EnvState
 from sgp_jax.planning.problem import ControlProblem
 from sgp_jax.types import Transitions
@@ -441,3 +442,18 @@ def example_models():
       "score": models.make_score_model("xux", x_norm, u_norm, [0.3, 0.175, 0.05],
                                        (16, 16), alpha=2.0),
   }
+
+
+def assert_return_replays(env, episodes, key, episode: int):
+  """Replays episode `episode`'s actions on `env` from its reset key (the evaluator's
+  `episode_keys(key, P)`) and checks that the rewards sum to its recorded return.
+  Returns the reset keys."""
+  num = episodes.actions.shape[0]
+  keys_reset, _ = closed_loop.episode_keys(key, num)
+  state = env.reset(keys_reset[episode])
+  total = 0.0
+  for u in episodes.actions[episode]:
+    state = env.step(state, u)
+    total += float(state.reward)
+  np.testing.assert_allclose(total, float(episodes.returns()[episode]), rtol=1e-5)
+  return keys_reset

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from helpers import (DU, DX, LQR_A, LQR_B, LQR_PROBLEM, LinearEnv, StaggeredEnv,
-                     lqr_step, riccati)
+                     assert_return_replays, lqr_step, riccati)
 from sgp_jax import closed_loop
 from sgp_jax.envs.base import SystemEnv
 from sgp_jax.planning import (ControlProblem, GradientPlannerConfig, SamplingPlannerConfig,
@@ -211,13 +211,7 @@ def test_mpc_evaluator_model_sets_equal_one_set_each():
   with pytest.raises(ValueError, match="different pytree structures"):
     closed_loop.stack_models([LINEAR_MODELS, {"c": LINEAR_MODELS["b"]}])
   # the episodes' true rewards are the env's: replaying the actions reproduces them
-  keys_reset, _ = closed_loop.episode_keys(jax.random.PRNGKey(0), 2)
-  state = env.reset(keys_reset[1])
-  total = 0.0
-  for u in eps.actions[1]:
-    state = env.step(state, u)
-    total += float(state.reward)
-  np.testing.assert_allclose(total, float(eps.returns()[1]), rtol=1e-5)
+  keys_reset = assert_return_replays(env, eps, jax.random.PRNGKey(0), episode=1)
   sims = closed_loop.replay(env, keys_reset[1], eps.actions[1])
   assert len(sims) == 5
   np.testing.assert_allclose(np.stack(sims[1:]), eps.next_observations[1], rtol=1e-5,

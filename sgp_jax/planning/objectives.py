@@ -130,7 +130,7 @@ def distance_penalty(get_data: GetFn, sigma: float,
 
 
 def dde_penalty(dde, get_params: GetFn, kind: str = "xu") -> Penalty:
-  """sum_t DDE(z_t): a learned distance to data (`sgp_jax.data_distance`, SPEC A.5d)."""
+  """sum_t DDE(z_t): a learned distance to data (`sgp_jax.models.data_distance`, SPEC A.5d)."""
   _check_kind(kind)
   return Penalty(lambda models, xs, us, level: jnp.sum(
       dde(get_params(models), trajectory_points(xs, us, kind))))
@@ -148,7 +148,7 @@ def score_value_penalty(score_model, get_params: GetFn) -> Penalty:
   use it where values are needed (CEM, MPPI), the score surrogate for gradients.
 
   score_model: anything with `normalizer.normalize`, `score_normalized(params,
-    z_bar, level)` and `sigma(level)` (a `sgp_jax.score.ScoreModel`, kind "xu" or
+    z_bar, level)` and `sigma(level)` (a `sgp_jax.models.ScoreModel`, kind "xu" or
     "xux"); get_params: models -> its parameters. `level` is the planner's level.
   """
   kind = getattr(score_model, "kind", "xu")
@@ -164,7 +164,7 @@ def score_value_penalty(score_model, get_params: GetFn) -> Penalty:
 def state_variance_penalty(ensemble, get_params: GetFn, metric=None) -> Penalty:
   """sum_t sum_j m_j Var_k f_k(x_t, u_t)_j (unbiased): MOPO-style disagreement.
 
-  ensemble: a `sgp_jax.ensemble.DynamicsEnsemble`; get_params: models -> its
+  ensemble: a `sgp_jax.models.DynamicsEnsemble`; get_params: models -> its
   stacked parameters; metric: per-dimension weights (dim_x,) or None (ones).
   """
   return Penalty(lambda models, xs, us, level: jnp.sum(

@@ -15,7 +15,7 @@ import pytest
 from experiments.d4rl_benchmark import diagnostics, evaluation as d4rl_eval, methods
 from experiments.d4rl_benchmark import pipeline, plots, training
 from experiments.d4rl_benchmark.configs import default
-from helpers import DU, LinearEnv, tiny_d4rl_config
+from helpers import DU, LinearEnv, assert_return_replays, tiny_d4rl_config
 from sgp_jax import closed_loop, envs
 from sgp_jax import models as models_lib
 from sgp_jax.types import Transitions
@@ -78,13 +78,7 @@ def test_mpc_evaluator_all_planners(d4rl_trained):
   with pytest.raises(ValueError, match="leading axis"):
     evaluate(models, jax.random.PRNGKey(0), 0.0)
   # the episodes' true rewards are the env's: replaying the actions reproduces them
-  keys_reset, _ = closed_loop.episode_keys(jax.random.PRNGKey(0), 2)
-  state = env.reset(keys_reset[1])
-  total = 0.0
-  for u in eps.actions[1]:
-    state = env.step(state, u)
-    total += float(state.reward)
-  np.testing.assert_allclose(total, float(eps.returns()[1]), rtol=1e-5)
+  assert_return_replays(env, eps, jax.random.PRNGKey(0), episode=1)
 
 
 @pytest.mark.slow
