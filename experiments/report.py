@@ -4,7 +4,8 @@
 README.md from the JSON files alone (deterministic; imports neither JAX nor the launchers).
 `python -m experiments.report --add_d4rl=<workdir>/summary.json` trims a d4rl benchmark
 summary into experiments/results/d4rl_benchmark/<env>-<level>.json (one run per level,
-replacing a run of the same id) and regenerates RESULTS.md.
+replacing a run of the same id; the run joins the data set with its references, or starts a
+new one) and regenerates RESULTS.md.
 `python -m experiments.report --add_cartpole=<workdir>/summary.json` does the same for the
 main job (experiments/results/cartpole_swingup/default.json).
 
@@ -12,9 +13,13 @@ Files under experiments/results/<experiment>/:
   - cards (`simple_1d/default.json`, ...): command, seeds, versions, claims, tables, notes;
     a card with "source": "transcribed" holds figures whose summary was not kept, with the
     commit that measured them;
-  - d4rl_benchmark/<env>-<level>.json: one file per level, a list of runs, each with its
-    methods (score mean/std, seed means, beta, episodes, seconds and, for runs added from a
-    summary, the per-episode scores that paired differences are computed from);
+  - d4rl_benchmark/<env>-<level>.json: one file per level: its data sets, oldest first (id,
+    references ref_min_score / ref_max_score, behaviour-data score, how it was made), and a
+    list of runs, each naming its data set and holding its methods (score mean/std, seed
+    means, beta, episodes, seconds and, for runs added from a summary, the per-episode scores
+    that paired differences are computed from). Differences and the claim check never mix
+    data sets: a level's claim rests on its newest data set with an SGP row at the config's
+    beta;
   - box_pushing/*.json, pixels/*.json: the launchers' own summaries, with an index.json
     naming their commands.
 """
@@ -22,6 +27,7 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 from typing import Optional
 
@@ -148,15 +154,99 @@ def base_method(key: str) -> str:
   return key.split("@")[0]
 
 
+# A path of this machine (/home/..., C:\...) never enters the results: commands and notes name
+# paths relative to the repository root (runs/<name>).
+_MACHINE_PATH = re.compile(r"(?:^|[\s='\"(,])(?:/(?!/)[\w.~-]+/|[A-Za-z]:\\)")
+
+
+def check_no_machine_paths(obj, what: str) -> None:
+  """Raises ValueError if any string in obj (nested dicts / lists) holds an absolute path."""
+  if isinstance(obj, dict):
+    for v in obj.values():
+      check_no_machine_paths(v, what)
+  elif isinstance(obj, (list, tuple)):
+    for v in obj:
+      check_no_machine_paths(v, what)
+  elif isinstance(obj, str) and _MACHINE_PATH.search(obj):
+    raise ValueError(f"{what} holds an absolute path of this machine: {obj!r}; give paths "
+                     "relative to the repository root (e.g. --workdir=runs/<name>)")
+
+
+def _ref(x) -> Optional[float]:
+  """A reference return as data sets are identified by: rounded to 0.1, as recorded."""
+  return None if x is None else round(float(x), 1)
+
+
+def data_identity(data: dict) -> dict:
+  """The data set a run used, from a summary's levels[level]["data"]: env, level, references."""
+  return {"env": data.get("env"), "level": data.get("level"),
+          "ref_min_score": _ref(data.get("ref_min_score")),
+          "ref_max_score": _ref(data.get("ref_max_score"))}
+
+
+def refs_cell(ds: dict) -> str:
+  return f"{f1(ds.get('ref_min_score'))} / {f1(ds.get('ref_max_score'))}"
+
+
+def behaviour_cell(ds: dict) -> str:
+  beh = ds.get("behaviour_score")
+  return "–" if not beh else score_cell({"score": beh})
+
+
+def data_set_label(ds: dict) -> str:
+  """'<id> (<ref_min> / <ref_max>)': a data set as tables name it."""
+  return f"{ds['id']} ({refs_cell(ds)})"
+
+
+def find_data_set(level: dict, identity: dict) -> Optional[dict]:
+  """The level's data set with identity's references, or None."""
+  for ds in level["data_sets"]:
+    if (ds.get("ref_min_score"), ds.get("ref_max_score")) == (identity["ref_min_score"],
+                                                             identity["ref_max_score"]):
+      return ds
+  return None
+
+
+def _new_data_set_id(level: dict) -> str:
+  if not level["data_sets"]:
+    return "original"
+  ids = {ds["id"] for ds in level["data_sets"]}
+  k, name = 1, "regenerated"
+  while name in ids:
+    k += 1
+    name = f"regenerated-{k}"
+  return name
+
+
+def data_sets_with_runs(level: dict) -> list:
+  """[(data set, its runs)] oldest data set first (the order of level["data_sets"])."""
+  ids = [ds["id"] for ds in level["data_sets"]]
+  for run in level["runs"]:
+    if run.get("data_set") not in ids:
+      raise ValueError(f"{level['env']}-{level['level']}: run {run['id']!r} names data set "
+                       f"{run.get('data_set')!r}, not one of {ids}")
+  return [(ds, [r for r in level["runs"] if r["data_set"] == ds["id"]])
+          for ds in level["data_sets"]]
+
+
+def behaviour_score_of(data_summary: dict, level: str) -> Optional[dict]:
+  """Behaviour-data score (mean / std, 0.1) of one level of a make_dataset summary.json."""
+  entry = data_summary.get("levels", {}).get(level)
+  if not entry or entry.get("normalized_score_mean") is None:
+    return None
+  return {"mean": round(float(entry["normalized_score_mean"]), 1),
+          "std": round(float(entry["normalized_score_std"]), 1)}
+
+
 def trim_d4rl_summary(summary: dict, run_id: str = "run", command: Optional[str] = None,
                       measured_at_commit: Optional[str] = None, bc_paired: bool = True) -> dict:
   """The small per-level form of a d4rl benchmark `<workdir>/summary.json`.
 
-  Returns {"<env>-<level>": {"env", "level", "spec_beta", "run"}}, where run holds the
-  evaluation protocol, versions and per method: beta, score mean/std, seed means,
-  per-episode scores (rounded to 0.001; what paired differences are computed from), mean
-  episode length and seconds. bc_paired: whether BC ran on the planners' reset keys (true
-  for the benchmark since the BC pairing fix).
+  Returns {"<env>-<level>": {"env", "level", "spec_beta", "data", "run"}}, where data is the
+  data set's identity (data_identity) and run holds the evaluation protocol, versions and per
+  method: beta, score mean/std, seed means, per-episode scores (rounded to 0.001; what paired
+  differences are computed from), mean episode length and seconds. bc_paired: whether BC ran
+  on the planners' reset keys (true for the benchmark since the BC pairing fix).
   """
   config = summary.get("config", {})
   ev = config.get("eval", {})
@@ -175,7 +265,8 @@ def trim_d4rl_summary(summary: dict, run_id: str = "run", command: Optional[str]
   betas = config.get("plan", {}).get("betas", {})
   out = {}
   for level, entry in summary["levels"].items():
-    env = entry.get("data", {}).get("env") or config.get("env")
+    data = data_identity({"env": config.get("env"), "level": level, **entry.get("data", {})})
+    env = data["env"]
     methods = {}
     for name, r in entry["methods"].items():
       scores = [round(float(s), 3) for s in r["scores"]]
@@ -196,41 +287,95 @@ def trim_d4rl_summary(summary: dict, run_id: str = "run", command: Optional[str]
     if "total_seconds" in summary:
       run["total_seconds"] = round(float(summary["total_seconds"]), 1)
     out[f"{env}-{level}"] = {"env": env, "level": level, "spec_beta": betas.get(level),
-                             "run": run}
+                             "data": data, "run": run}
   return out
 
 
 def add_d4rl(summary_path: str, results_dir: str = RESULTS_DIR, run_id: Optional[str] = None,
              command: Optional[str] = None, measured_at_commit: Optional[str] = None,
-             bc_paired: bool = True) -> list:
-  """Trims summary_path into results_dir/d4rl_benchmark/<env>-<level>.json (a run of the
-  same id is replaced, else the run is appended); returns the paths written."""
+             bc_paired: bool = True, run_note: Optional[str] = None,
+             data_summary_path: Optional[str] = None, data_command: Optional[str] = None,
+             data_commit: Optional[str] = None, data_note: Optional[str] = None) -> list:
+  """Trims summary_path into results_dir/d4rl_benchmark/<env>-<level>.json; returns the
+  paths written.
+
+  The run joins the level's data set with its references (summary levels[level]["data"]);
+  where the level has none, a new data set is appended (the newest), with the behaviour-data
+  score from data_summary_path (the make_dataset summary.json, optional) and data_command /
+  data_commit / data_note. A run of the same id is replaced, else the run is appended.
+  Nothing with an absolute path is written (ValueError).
+  """
   with open(summary_path) as f:
     summary = json.load(f)
+  data_summary = None
+  if data_summary_path:
+    with open(data_summary_path) as f:
+      data_summary = json.load(f)
   run_id = run_id or os.path.basename(os.path.dirname(os.path.abspath(summary_path)))
-  written = []
-  for name, t in trim_d4rl_summary(summary, run_id, command, measured_at_commit,
-                                   bc_paired).items():
+  trimmed = trim_d4rl_summary(summary, run_id, command, measured_at_commit, bc_paired)
+  levels = {}
+  for name, t in trimmed.items():
     path = os.path.join(results_dir, D4RL, name + ".json")
     if os.path.exists(path):
       with open(path) as f:
         level = json.load(f)
     else:
-      level = {"experiment": D4RL, "env": t["env"], "level": t["level"],
-               "behaviour_score": None, "spec_beta": t["spec_beta"],
-               "beta_note": "the config's beta", "runs": [], "notes": []}
-    level["runs"] = [r for r in level["runs"] if r["id"] != run_id] + [t["run"]]
+      level = {"experiment": D4RL, "env": t["env"], "level": t["level"], "data_sets": [],
+               "spec_beta": t["spec_beta"], "beta_note": "the config's beta", "runs": [],
+               "notes": []}
+    ds = find_data_set(level, t["data"])
+    if ds is None:
+      ds = {"id": _new_data_set_id(level), "ref_min_score": t["data"]["ref_min_score"],
+            "ref_max_score": t["data"]["ref_max_score"], "behaviour_score": None}
+      level["data_sets"].append(ds)
+    if data_summary is not None:
+      made = data_identity({"env": data_summary.get("env"), "level": t["level"], **data_summary})
+      if (made["env"], made["ref_min_score"], made["ref_max_score"]) != (
+          t["env"], ds["ref_min_score"], ds["ref_max_score"]):
+        raise ValueError(f"{data_summary_path} describes another data set ({made['env']}, "
+                         f"references {refs_cell(made)}) than {summary_path}'s {name} "
+                         f"({t['env']}, references {refs_cell(ds)})")
+      ds["behaviour_score"] = behaviour_score_of(data_summary, t["level"])
+    for key, value in (("command", data_command), ("made_at_commit", data_commit),
+                       ("note", data_note)):
+      if value:
+        ds[key] = value
+    run = {"id": run_id, "data_set": ds["id"], **{k: v for k, v in t["run"].items() if k != "id"}}
+    if run_note:
+      run["run_note"] = run_note
+    level["runs"] = [r for r in level["runs"] if r["id"] != run_id] + [run]
+    check_no_machine_paths(level, f"{name}.json")
+    levels[path] = level
+  written = []
+  for path, level in levels.items():
     _write_json(path, level)
     written.append(path)
   return written
 
 
-def _benchmark_rows(level: dict):
+def _benchmark_rows(runs):
   """(run, key, row) of every method row on the benchmark episodes (not held out)."""
-  for run in level["runs"]:
+  for run in runs:
     if not run["evaluation"].get("held_out"):
       for key, row in run["methods"].items():
         yield run, key, row
+
+
+def _current_rows(runs) -> dict:
+  """{(method, beta): (run, key, row)} of the benchmark rows; a later run's row of the same
+  method and beta replaces an earlier one."""
+  return {(base_method(key), row.get("beta")): (run, key, row)
+          for run, key, row in _benchmark_rows(runs)}
+
+
+def _from_run(entry, run) -> tuple:
+  """entry's (method, beta) row as measured in run where run has it (same-run pairs), else
+  entry itself."""
+  _, key, row = entry
+  for k, r in run["methods"].items():
+    if (base_method(k), r.get("beta")) == (base_method(key), row.get("beta")):
+      return run, k, r
+  return entry
 
 
 def _pairable(run_a, row_a, run_b, key_b, row_b) -> bool:
@@ -243,37 +388,62 @@ def _pairable(run_a, row_a, run_b, key_b, row_b) -> bool:
 
 
 def difference(run_a, row_a, run_b, key_b, row_b) -> dict:
-  """SGP row a minus baseline row b: paired over episodes where both have per-episode
-  scores on the same reset keys, else the difference of means with an unpaired SE."""
+  """SGP row a minus baseline row b (rows of ONE data set): paired over episodes where both
+  have per-episode scores on the same reset keys, else the difference of means with an
+  unpaired SE."""
   if _pairable(run_a, row_a, run_b, key_b, row_b):
     return {**paired_difference(row_a["scores"], row_b["scores"]), "paired": True}
   return {"mean": row_a["score"]["mean"] - row_b["score"]["mean"],
           "se": unpaired_se(row_a, row_b), "n": None, "paired": False}
 
 
+def _sgp_choice(current: dict, spec_beta) -> Optional[tuple]:
+  """(SGP entry, measured at spec_beta?): the row at spec_beta, else the first fixed β."""
+  sgp_rows = [v for (b, _), v in current.items() if b == "sgp"]
+  at_spec = [v for v in sgp_rows if v[2].get("beta") == spec_beta]
+  fixed = [v for v in sgp_rows if str(v[2].get("beta_choice", "")).startswith("fixed")]
+  if at_spec:
+    return at_spec[-1], True
+  if fixed:
+    return fixed[0], False
+  return None
+
+
+def claim_data_set(level: dict) -> Optional[dict]:
+  """The data set a level's claim check rests on: the newest with an SGP row at the config's
+  β; where none has one, the newest with an SGP row at a fixed β; None without SGP rows."""
+  groups = data_sets_with_runs(level)
+  choices = [(ds, _sgp_choice(_current_rows(runs), level["spec_beta"])) for ds, runs in groups]
+  for want_spec in (True, False):
+    for ds, choice in reversed(choices):
+      if choice is not None and (choice[1] or not want_spec):
+        return ds
+  return None
+
+
 def claim_check(level: dict) -> dict:
-  """The claim on one level: SGP (at the level's beta) against the best baseline.
+  """The claim on one level: SGP (at the level's beta) against the best baseline, on ONE data
+  set (claim_data_set): rows of other data sets never enter.
 
   Rows come from the benchmark episodes (held-out sweeps excluded); a later run's row of the
   same method and beta replaces an earlier one. Baseline rows swept on the evaluation
   episodes are left out. SGP's row is the one at spec_beta; where none was measured, the
-  row of the first fixed beta (flagged). 'within noise' = below by at most 2 standard errors.
+  row of the first fixed beta (flagged); where the best baseline's run has an SGP row of the
+  same beta, that one (same-run pair). 'within noise' = below by at most 2 standard errors.
   """
-  current = {}
-  for run, key, row in _benchmark_rows(level):
-    current[(base_method(key), row.get("beta"))] = (run, key, row)
-  sgp_rows = [v for (b, _), v in current.items() if b == "sgp"]
-  at_spec = [v for v in sgp_rows if v[2].get("beta") == level["spec_beta"]]
-  fixed = [v for v in sgp_rows if str(v[2].get("beta_choice", "")).startswith("fixed")]
-  if at_spec:
-    sgp, spec_measured = at_spec[-1], True
-  elif fixed:
-    sgp, spec_measured = fixed[0], False
-  else:
-    return {"sgp": None}
+  ds = claim_data_set(level)
+  if ds is None:
+    return {"sgp": None, "data_set": None}
+  runs = [r for r in level["runs"] if r["data_set"] == ds["id"]]
+  current = _current_rows(runs)
+  sgp, spec_measured = _sgp_choice(current, level["spec_beta"])
   baselines = [v for (b, _), v in current.items()
                if b != "sgp" and v[2].get("beta_choice") != SWEPT]
+  out = {"sgp": sgp, "spec_measured": spec_measured, "data_set": ds}
+  if not baselines:
+    return {**out, "best": None, "diff": None, "verdict": "no baseline"}
   best = max(baselines, key=lambda v: v[2]["score"]["mean"])
+  sgp = out["sgp"] = _from_run(sgp, best[0])
   diff = difference(sgp[0], sgp[2], best[0], best[1], best[2])
   if diff["mean"] >= 0:
     verdict = "at least matches"
@@ -281,14 +451,14 @@ def claim_check(level: dict) -> dict:
     verdict = "within noise"
   else:
     verdict = "below"
-  out = {"sgp": sgp, "spec_measured": spec_measured, "best": best, "diff": diff,
-         "verdict": verdict}
+  out.update(best=best, diff=diff, verdict=verdict)
   if level["level"] in CLAIM_LEVELS:
     rivals = [v for (b, _), v in current.items() if b in ("beta0", "ensemble_state_var")
               and v[2].get("beta_choice") != SWEPT]
     out["beats_beta0_and_ensemble"] = all(
         sgp[2]["score"]["mean"] > v[2]["score"]["mean"] for v in rivals)
-  held = [v for v in sgp_rows if v[2].get("beta_choice") == "picked on held-out episodes"]
+  held = [v for (b, _), v in current.items()
+          if b == "sgp" and v[2].get("beta_choice") == "picked on held-out episodes"]
   out["held_out_pick"] = held[-1] if held else None
   return out
 
@@ -318,10 +488,24 @@ def _diff_cell(diff: dict) -> str:
   return f"{f1(diff['mean'])} ± {se} ({kind})"
 
 
+def _rests_on(checks) -> str:
+  """Which data set the verdicts rest on, where a level has more than one."""
+  newer = {}
+  for lv, c in checks:
+    if c["data_set"]["id"] != lv["data_sets"][0]["id"]:
+      key = (lv["env"], c["data_set"]["id"], refs_cell(c["data_set"]))
+      newer.setdefault(key, []).append(lv["level"])
+  if not newer:
+    return ""
+  parts = [f"{env} {', '.join(levels)} on the {ds_id} {env} data set (references {refs})"
+           for (env, ds_id, refs), levels in newer.items()]
+  return "; verdicts of " + "; ".join(parts) + ", the other levels on the earlier data sets"
+
+
 def d4rl_headline(results: dict) -> list:
   """Top-table rows for the locomotion benchmark."""
   checks = [(lv, claim_check(lv)) for lv in _levels(results)]
-  checks = [(lv, c) for lv, c in checks if c["sgp"] is not None]
+  checks = [(lv, c) for lv, c in checks if c["sgp"] is not None and c["best"] is not None]
   if not checks:
     return []
   n = len(checks)
@@ -339,12 +523,58 @@ def d4rl_headline(results: dict) -> list:
                 "CEM with and without the score value, BC) on the locomotion levels",
        "measured": f"at least matches on {count['at least matches']} of {n} levels, within "
                    f"noise on {count['within noise']}, below on {count['below']} (below BC on "
-                   f"{below_bc} of them)",
+                   f"{below_bc} of them)" + _rests_on(checks),
        "verdict": first_verdict},
       {"experiment": "d4rl_benchmark", "spec": "E.9",
        "claim": "SGP beats β = 0 and the ensemble penalty on medium and medium-expert",
        "measured": f"on {sum(second)} of {len(second)} medium / medium-expert levels",
        "verdict": second_verdict}]
+
+
+def _rows_by_method(runs) -> dict:
+  """{(method, beta): row} of the SGP and BC benchmark rows not swept on the evaluation
+  episodes (the latest run's row)."""
+  return {k: v[2] for k, v in _current_rows(runs).items()
+          if k[0] in ("sgp", "bc") and v[2].get("beta_choice") != SWEPT}
+
+
+def regenerated_data_notes(levels: list) -> list:
+  """One bullet per env whose levels have more than one data set: how the newer data set
+  differs (references, behaviour data) and SGP at the β both data sets have."""
+  by_env = {}
+  for lv in levels:
+    if len(lv["data_sets"]) > 1:
+      by_env.setdefault(lv["env"], []).append(lv)
+  out = []
+  for env, lvs in by_env.items():
+    first, last = lvs[0]["data_sets"][0], lvs[0]["data_sets"][-1]
+    made = " ".join(x for x in (
+        f"`{last['command']}`" if last.get("command") else "",
+        f"(code of commit {last['made_at_commit']})" if last.get("made_at_commit") else "") if x)
+    text = (f"**{env}: the `{last['id']}` data set** ({made + '; ' if made else ''}"
+            f"{last.get('note', 'made after the earlier one')}) differs from the `{first['id']}` "
+            f"one: references {refs_cell(last)} (`{first['id']}`: {refs_cell(first)}); "
+            "behaviour data ")
+    beh = []
+    for lv in lvs:
+      a, b = lv["data_sets"][0], lv["data_sets"][-1]
+      beh.append(f"{lv['level']} {behaviour_cell(b)} (`{a['id']}`: {behaviour_cell(a)})")
+    text += ", ".join(beh) + "."
+    same = []
+    for lv in lvs:
+      groups = data_sets_with_runs(lv)
+      old, new = _rows_by_method(groups[0][1]), _rows_by_method(groups[-1][1])
+      for key in sorted(set(old) & set(new), key=lambda k: (k[0] != "sgp", k[1] or 0.0)):
+        name = "SGP" if key[0] == "sgp" else "BC"
+        beta = "" if key[1] is None else f" (β {fmt_beta(key[1])})"
+        same.append(f"{lv['level']} {name}{beta} {score_cell(new[key])} "
+                    f"(`{groups[0][0]['id']}`: {score_cell(old[key])})")
+    if same:
+      text += (" Results of the same method and β differ as well: " + "; ".join(same) + ".")
+    text += (" Both data sets are shown, each level's runs grouped by data set; no difference "
+             "or claim check compares rows of the two.")
+    out.append(text)
+  return out
 
 
 def render_d4rl(results: dict) -> list:
@@ -359,45 +589,58 @@ def render_d4rl(results: dict) -> list:
          "references (uniform policy, the project's SAC expert): **the scores are not comparable "
          "with published D4RL numbers**. Benchmark: `python -m experiments.d4rl_benchmark.main "
          "--config=experiments/d4rl_benchmark/configs/default.py:<env> "
-         "--config.data_dir=runs/data_<env>/datasets` (commands below in this form; the "
-         "configs are those the runs used): [128]*3 networks, NCSN xu score (10 geometric levels "
-         "0.316 → 0.001), ensemble of 5, BC [256]*2; MPC T = 8, 50 iterations per env step, warm "
-         "start, Adam lr 0.1; 16 samples / 4 elites for CEM and MPPI. Standard protocol: 1000-step "
-         "episodes, terminate when unhealthy; 3 training seeds (every model retrained per seed) × "
-         "5 episodes, evaluation key `PRNGKey(100)`; scores are mean ± std over the 15 episodes, "
-         "then the 3 per-seed "
-         "means. Held-out sweeps use `PRNGKey(200)` and 2 episodes per seed. CPU only. A "
-         "transcribed run's commit is the one whose results table first recorded its figures. "
-         "A new run enters with `python -m experiments.report --add_d4rl=<workdir>/summary.json "
-         "--commit=<hash> --command='<its command>'` (one file per level, "
-         "`experiments/results/d4rl_benchmark/<env>-<level>.json`).",
+         "--config.data_dir=runs/data_<env>/datasets` (transcribed runs' commands below in this "
+         "form, with the configs those runs used; a run added from its summary shows the command "
+         "it ran, at its commit; halfcheetah is the default env): [128]*3 networks, NCSN xu score "
+         "(10 geometric levels 0.316 → 0.001), ensemble of 5, BC [256]*2; MPC T = 8, 50 "
+         "iterations per env step, warm start, Adam lr 0.1; 16 samples / 4 elites for CEM and "
+         "MPPI. Standard protocol: 1000-step episodes, terminate when unhealthy; 3 training seeds "
+         "(every model retrained per seed) × 5 episodes, evaluation key `PRNGKey(100)`; scores "
+         "are mean ± std over the 15 episodes, then the 3 per-seed means. Held-out sweeps use "
+         "`PRNGKey(200)` and 2 episodes per seed. CPU only. A transcribed run's commit is the one "
+         "whose results table first recorded its figures. A new run enters with `python -m "
+         "experiments.report --add_d4rl=<workdir>/summary.json --commit=<hash> --command='<its "
+         "command>'` (one file per level, `experiments/results/d4rl_benchmark/<env>-<level>.json`;"
+         " `--data_summary=runs/data_<env>/summary.json` records the behaviour data of a new "
+         "data set).",
          "",
+         "- **Data sets.** Every run records the data set it ran on: env, level and references "
+         "(`ref_min_score` / `ref_max_score`, the returns that normalise its scores). A level's "
+         "runs are grouped by data set below; differences are computed only between rows of one "
+         "data set, and a level's claim check uses one data set, the newest with an SGP row at "
+         "the config's β (the table names it), against the best baseline on that data set. "
+         "`earlier`: the data set of the transcribed runs, references as recorded at commit "
+         "9fe5789."]
+  out += ["- " + n for n in regenerated_data_notes(levels)]
+  out += [
          "- **β of halfcheetah medium and medium-expert.** SPEC B.8 (corrected) gives medium "
          "β = 0.2 (β_min 0.1) and medium-expert β = 5 (β_min 1). The transcribed halfcheetah "
          "runs used the swapped mapping: on medium SGP ran at β = 5, on medium-expert at β = 0.2 "
-         "(that run also has a β = 5 row), and medium-replay, which takes medium's β, at 5. "
-         "Every "
-         "row below is labelled with the β it ran with; the claim check uses the row at the "
-         "config's β where one was measured.",
+         "(that run also has a β = 5 row), and medium-replay, which takes medium's β, at 5. Runs "
+         "measured at commit 9fe5789 or later use the corrected mapping. Every row below is "
+         "labelled with the β it ran with; the claim check uses the row at the config's β where "
+         "one was measured.",
          "- **BC pairing.** BC episodes of the transcribed runs drew their reset keys from another "
          "split than the planners' episodes, so no SGP-vs-BC difference of those runs is paired. "
          "Runs added from a summary (with per-episode scores) have BC on the planners' reset "
-         "keys, and their differences are computed per episode (mean ± standard error).",
+         "keys, and their differences are computed per episode (mean ± standard error), also "
+         "between runs of one data set on the same evaluation key, seeds and episodes.",
          "- " + MEDIUM_REPLAY_NOTE,
          "- **Claim check per level:** SGP at the level's β against the best baseline on the "
-         "benchmark episodes (rows swept on the evaluation episodes left out). \"within noise\": "
-         "below by at most 2 standard errors of the difference (paired where per-episode scores "
-         "of the same reset keys exist, else unpaired from the episode stds).", "",
-         "| level | behaviour data | SGP (β) | best baseline | SGP − best | verdict | "
-         "beats β = 0 and ensemble penalty | SGP at held-out β |",
-         "|---|---|---|---|---|---|---|---|"]
+         "benchmark episodes of the same data set (rows swept on the evaluation episodes left "
+         "out). \"within noise\": below by at most 2 standard errors of the difference (paired "
+         "where per-episode scores of the same reset keys exist, else unpaired from the episode "
+         "stds).", "",
+         "| level | data set (references) | behaviour data | SGP (β) | best baseline | "
+         "SGP − best | verdict | beats β = 0 and ensemble penalty | SGP at held-out β |",
+         "|---|---|---|---|---|---|---|---|---|"]
   for lv in levels:
     c = claim_check(lv)
     name = f"{lv['env']}-{lv['level']}"
-    beh = lv.get("behaviour_score")
-    beh = "–" if not beh else score_cell({"score": beh})
+    ds = c["data_set"] or lv["data_sets"][-1]
+    head = f"| {name} | {data_set_label(ds)} | {behaviour_cell(ds)} |"
     if c["sgp"] is None:
-      out.append(f"| {name} | {beh} | – | – | – | no SGP row | – | – |")
+      out.append(f"{head} – | – | – | no SGP row | – | – |")
       continue
     srow = c["sgp"][2]
     sgp = f"{score_cell(srow)} (β {fmt_beta(srow['beta'])})"
@@ -407,13 +650,16 @@ def render_d4rl(results: dict) -> list:
       sgp += " [from a sweep on the evaluation episodes]"
     if lv["level"] == "medium-replay":
       sgp += " ¹"
+    if c["best"] is None:
+      out.append(f"{head} {sgp} | – | – | no baseline row | – | – |")
+      continue
     brow = c["best"][2]
     best = f"{_label(c['best'][1])} {score_cell(brow)}"
     beats = {True: "yes", False: "no"}.get(c.get("beats_beta0_and_ensemble"), "–")
     held = c["held_out_pick"]
     held = "–" if held is None else f"{score_cell(held[2])} (β {fmt_beta(held[2]['beta'])})"
-    out.append(f"| {name} | {beh} | {sgp} | {best} | {_diff_cell(c['diff'])} | "
-               f"{c['verdict']} | {beats} | {held} |")
+    out.append(f"{head} {sgp} | {best} | {_diff_cell(c['diff'])} | {c['verdict']} | {beats} "
+               f"| {held} |")
   out += ["", "¹ " + MEDIUM_REPLAY_NOTE, ""]
   for lv in levels:
     out += _render_level(lv)
@@ -421,92 +667,129 @@ def render_d4rl(results: dict) -> list:
 
 
 def _render_level(lv: dict) -> list:
-  beh = lv.get("behaviour_score")
-  head = f"### {lv['env']}-{lv['level']}"
-  if beh:
-    head += f" (behaviour data {score_cell({'score': beh})})"
   note = lv["beta_note"] if lv["beta_note"].endswith(".") else lv["beta_note"] + "."
-  out = [head, "", f"β: {note}" + (f" Config β: {fmt_beta(lv['spec_beta'])}."
-                                               if lv.get("spec_beta") is not None else "")]
+  out = [f"### {lv['env']}-{lv['level']}", "",
+         f"β: {note}" + (f" Config β: {fmt_beta(lv['spec_beta'])}."
+                         if lv.get("spec_beta") is not None else "")]
   if lv["level"] == "medium-replay":
     out += ["", MEDIUM_REPLAY_NOTE]
+  groups = data_sets_with_runs(lv)
+  if len(groups) > 1:
+    chosen = claim_data_set(lv)
+    out += ["", f"{len(groups)} data sets, shown one after the other (oldest first); the claim "
+            "check uses " + ("none (no SGP row)" if chosen is None else
+                             f"`{chosen['id']}`") + "."]
   out.append("")
-  diffs = []
-  for run in lv["runs"]:
-    ev = run["evaluation"]
-    seeds = ", ".join(str(t) for t in ev.get("training_seeds") or []) or "–"
-    where = ("held-out episodes" if ev.get("held_out") else "benchmark episodes") + (
-        f": key PRNGKey({ev['seed']}), training seeds {seeds} × {ev['episodes_per_seed']} "
-        "episodes")
-    src = (f"transcribed, measured at commit {run['measured_at_commit']} ({run['note']})"
-           if run["source"] == "transcribed" else
-           f"from the run's summary.json" + (f", commit {run['measured_at_commit']}"
-                                              if run.get("measured_at_commit") else ""))
-    out.append(f"Run `{run['id']}` ({where}; {src}).")
-    if run.get("command"):
-      out.append(f"Command: `{run['command']}`.")
-    if run.get("command_note"):
-      out.append(f"Command not recorded: {run['command_note']}.")
-    total = f"{run['total_seconds']:g} s" if run.get("total_seconds") else None
-    if total and total in run.get("run_note", ""):
-      total = None
-    extra = [total,
-             run.get("run_note"),
-             "versions " + ", ".join(f"{k} {v}" for k, v in run["versions"].items()
-                                     if k in ("jax", "brax", "flax", "optax"))]
-    out.append("; ".join(e for e in extra if e) + ".")
-    out.append("")
-    rows = []
-    for key in sorted(run["methods"], key=_method_order):
-      r = run["methods"][key]
-      seeds = ", ".join(f1(s) for s in r.get("score_per_seed_mean") or []) or "–"
-      rows.append([_label(key), fmt_beta(r.get("beta")), r.get("beta_choice", "–"),
-                   score_cell(r), seeds,
-                   r.get("mean_episode_length"), r.get("seconds_including_compile")])
-    out += table(["method", "β", "β choice", "score", "seed means (seeds 0, 1, 2)",
-                  "mean episode length", "s"], rows)
-    out.append("")
-    diffs += _run_differences(lv, run)
-  if diffs:
-    out += ["Differences SGP − baseline over the same episodes:", ""]
-    out += table(["SGP (β)", "baseline (β)", "difference", "n", "note"], diffs)
-    out.append("")
-  for note in lv.get("notes", []):
-    out.append(f"- {note}")
+  for ds, runs in groups:
+    out += [f"#### Data set `{ds['id']}` (references {refs_cell(ds)}"
+            + (f"; behaviour data {behaviour_cell(ds)})" if ds.get("behaviour_score") else ")"),
+            ""]
+    made = [f"made with `{ds['command']}`" if ds.get("command") else None,
+            f"code of commit {ds['made_at_commit']}" if ds.get("made_at_commit") else None,
+            ds.get("note")]
+    made = [m for m in made if m]
+    if made:
+      out += ["Data: " + "; ".join(made) + ".", ""]
+    for run in runs:
+      out += _render_run(run)
+    diffs = _data_set_differences(runs)
+    if diffs:
+      out += ["Differences SGP − baseline over the same episodes (this data set):", ""]
+      out += table(["SGP (β)", "baseline (β)", "difference", "n", "note"], diffs)
+      out.append("")
+    for n in ds.get("notes", []):
+      out.append(f"- {n}")
+    if ds.get("notes"):
+      out.append("")
+  for n in lv.get("notes", []):
+    out.append(f"- {n}")
   if lv.get("notes"):
     out.append("")
   return out
 
 
-def _run_differences(lv: dict, run: dict) -> list:
+def _render_run(run: dict) -> list:
+  ev = run["evaluation"]
+  seeds = ", ".join(str(t) for t in ev.get("training_seeds") or []) or "–"
+  where = ("held-out episodes" if ev.get("held_out") else "benchmark episodes") + (
+      f": key PRNGKey({ev['seed']}), training seeds {seeds} × {ev['episodes_per_seed']} "
+      "episodes")
+  src = (f"transcribed, measured at commit {run['measured_at_commit']} ({run['note']})"
+         if run["source"] == "transcribed" else
+         f"from the run's summary.json" + (f", commit {run['measured_at_commit']}"
+                                            if run.get("measured_at_commit") else ""))
+  out = [f"Run `{run['id']}` ({where}; {src})."]
+  if run.get("command"):
+    out.append(f"Command: `{run['command']}`.")
+  if run.get("command_note"):
+    out.append(f"Command not recorded: {run['command_note']}.")
+  total = f"{run['total_seconds']:g} s" if run.get("total_seconds") else None
+  if total and total in run.get("run_note", ""):
+    total = None
+  extra = [total,
+           run.get("run_note"),
+           "versions " + ", ".join(f"{k} {v}" for k, v in run["versions"].items()
+                                   if k in ("jax", "brax", "flax", "optax"))]
+  out.append("; ".join(e for e in extra if e) + ".")
+  out.append("")
   rows = []
-  if run["evaluation"].get("held_out"):
-    return rows
-  methods = run["methods"]
-  for skey in sorted(methods, key=_method_order):
-    if base_method(skey) != "sgp":
+  for key in sorted(run["methods"], key=_method_order):
+    r = run["methods"][key]
+    seeds = ", ".join(f1(s) for s in r.get("score_per_seed_mean") or []) or "–"
+    rows.append([_label(key), fmt_beta(r.get("beta")), r.get("beta_choice", "–"),
+                 score_cell(r), seeds,
+                 r.get("mean_episode_length"), r.get("seconds_including_compile")])
+  out += table(["method", "β", "β choice", "score", "seed means (seeds 0, 1, 2)",
+                "mean episode length", "s"], rows)
+  out.append("")
+  return out
+
+
+def _beta_sort(entry):
+  beta = entry[2].get("beta")
+  return (beta is None, beta or 0.0)
+
+
+def _data_set_differences(runs: list) -> list:
+  """Rows of SGP − baseline within one data set: every SGP row against every baseline row
+  with per-episode scores (the SGP row of the baseline's own run where it has one), then the
+  transcribed runs' notes and paired differences."""
+  rows = []
+  current = _current_rows(runs)
+  sgps = sorted((v for (b, _), v in current.items() if b == "sgp" and "scores" in v[2]),
+                key=_beta_sort)
+  bases = sorted((v for (b, _), v in current.items() if b != "sgp" and "scores" in v[2]),
+                 key=lambda v: _method_order(v[1]))
+  for s in sgps:
+    for b in bases:
+      s_run, _, s_row = _from_run(s, b[0])
+      d = difference(s_run, s_row, b[0], b[1], b[2])
+      note = "paired" if d["paired"] else "not paired: BC on other reset keys"
+      if s_run is not b[0]:
+        note += f" (runs {s_run['id']}, {b[0]['id']})"
+      bname = _label(b[1]) + ("" if b[2].get("beta") is None or base_method(b[1]) == "beta0"
+                              else f" (β {fmt_beta(b[2]['beta'])})")
+      rows.append([f"β {fmt_beta(s_row['beta'])}", bname,
+                   f"{f1(d['mean'])} ± {d['se']:.1f}" if d["se"] is not None else f1(d["mean"]),
+                   d["n"], note])
+  for run in runs:
+    if run["evaluation"].get("held_out"):
       continue
-    s = methods[skey]
-    for bkey in sorted(methods, key=_method_order):
-      b = methods[bkey]
-      if base_method(bkey) == "sgp":
+    methods = run["methods"]
+    for skey in sorted(methods, key=_method_order):
+      if base_method(skey) != "sgp" or "scores" in methods[skey]:
         continue
-      if "scores" in s and "scores" in b:
-        d = difference(run, s, run, bkey, b)
-        note = "" if d["paired"] else "not paired: BC on other reset keys"
-        bname = _label(bkey) + ("" if b.get("beta") is None else f" (β {fmt_beta(b['beta'])})")
-        rows.append([f"β {fmt_beta(s['beta'])}", bname,
-                     f"{f1(d['mean'])} ± {d['se']:.1f}" if d["se"] is not None else f1(d["mean"]),
-                     d["n"], note or "paired"])
-      elif base_method(bkey) == "bc" and not run.get("bc_paired"):
-        rows.append([f"β {fmt_beta(s['beta'])}", "BC", "–", None,
-                     "not paired: BC on other reset keys (no per-episode scores kept)"])
-  for p in run.get("paired_differences", []):
-    a = methods.get(p["a"], {})
-    rows.append([f"β {fmt_beta(a.get('beta'))}",
-                 f"{METHOD_LABELS.get(base_method(p['b']), p['b'])} (β {fmt_beta(p['b_beta'])})",
-                 f"{f1(p['mean'])} ± {p['se']:.1f}", p["n"],
-                 ("paired" if p["paired"] else "not paired") + f"; transcribed: {p['note']}"])
+      for bkey in sorted(methods, key=_method_order):
+        b = methods[bkey]
+        if base_method(bkey) == "bc" and "scores" not in b and not run.get("bc_paired"):
+          rows.append([f"β {fmt_beta(methods[skey]['beta'])}", "BC", "–", None,
+                       "not paired: BC on other reset keys (no per-episode scores kept)"])
+    for p in run.get("paired_differences", []):
+      a = methods.get(p["a"], {})
+      rows.append([f"β {fmt_beta(a.get('beta'))}",
+                   f"{METHOD_LABELS.get(base_method(p['b']), p['b'])} (β {fmt_beta(p['b_beta'])})",
+                   f"{f1(p['mean'])} ± {p['se']:.1f}", p["n"],
+                   ("paired" if p["paired"] else "not paired") + f"; transcribed: {p['note']}"])
   return rows
 
 
@@ -909,10 +1192,21 @@ def main(argv=None) -> int:
   p.add_argument("--commit", default=None, help="the commit that the added run measured")
   p.add_argument("--bc_unpaired", action="store_true",
                  help="the added d4rl run's BC episodes used other reset keys than the planners'")
+  p.add_argument("--run_note", default=None,
+                 help="a note on the added d4rl run (e.g. whose models it reused)")
+  p.add_argument("--data_summary", default=None,
+                 help="the make_dataset summary.json of the added d4rl run's data set (records "
+                      "its behaviour-data scores)")
+  p.add_argument("--data_command", default=None,
+                 help="the command that made the added d4rl run's data set (a new data set)")
+  p.add_argument("--data_commit", default=None, help="the commit whose code made that data set")
+  p.add_argument("--data_note", default=None, help="a note on that data set")
   args = p.parse_args(argv)
   if args.add_d4rl:
     for path in add_d4rl(args.add_d4rl, args.results_dir, args.run_id, args.command,
-                         args.commit, bc_paired=not args.bc_unpaired):
+                         args.commit, bc_paired=not args.bc_unpaired, run_note=args.run_note,
+                         data_summary_path=args.data_summary, data_command=args.data_command,
+                         data_commit=args.data_commit, data_note=args.data_note):
       print(f"wrote {os.path.relpath(path)}")
   if args.add_cartpole:
     with open(args.add_cartpole) as f:

@@ -19,16 +19,21 @@ The public API (pure functions over pytrees; jit- and vmap-friendly):
                extract), solve, solve_batch, solve_sharded, solve_traced,
                GradientPlannerConfig, SamplingPlannerConfig, make_single_shooting,
                make_loss_shooting, make_collocation, make_direct_transcription,
-               make_cem, make_mppi, PolicyOptimizer, objectives
+               make_cem, make_mppi, PolicyOptimizer, objectives, policy_prior (a
+               policy rolled through the model as the plan's prior)
+  values       make_value_model, value_loss, monte_carlo_returns (sgp_jax.models.value):
+               a learned value beyond the horizon, make_problem(value=, value_weight=)
+  selection    sgp_jax.selection.select_beta: beta chosen on held-out episodes
   closed loop  sgp_jax.closed_loop: one receding-horizon loop over the env protocol:
                make_mpc (MPC from given states, e.g. a pure-JAX system as a SystemEnv),
                make_mpc_evaluator, make_policy_evaluator (paired episodes), Episodes,
-               normalized_scores; envs: Env, EnvState, SystemEnv (brax: sgp_jax.envs)
+               normalized_scores, paired_difference; envs: Env, EnvState, SystemEnv
+               (brax: sgp_jax.envs)
   data         sgp_jax.data: OfflineDataset, load_dataset, normalized_score, readers
   systems      sgp_jax.systems: pure-JAX systems (cart-pole, toy systems)
   compiles     enable_compilation_cache (jax's persistent compilation cache)
 """
-from sgp_jax import closed_loop, data, models, planning, schedules, systems
+from sgp_jax import closed_loop, data, models, planning, schedules, selection, systems
 from sgp_jax.closed_loop import (Episodes, make_mpc, make_mpc_evaluator,
                                  make_policy_evaluator)
 from sgp_jax.compilation_cache import enable_compilation_cache
@@ -39,8 +44,9 @@ from sgp_jax.models import (BCPolicy, DataDistanceModel, DynamicsEnsemble, Dynam
                             NormalizedModel, RewardModel, ScoreModel, fit_data_distance,
                             make_bc_policy, make_data_distance_model,
                             make_dynamics_ensemble, make_dynamics_model, make_reward_model,
-                            make_score_model, multi_step_loss, one_step_loss,
-                            point_score_model, reward_loss, train_ensemble, train_model)
+                            make_score_model, make_value_model, monte_carlo_returns,
+                            multi_step_loss, one_step_loss, point_score_model,
+                            reward_loss, train_ensemble, train_model, value_loss)
 from sgp_jax.normalization import Normalizer, concat_normalizers
 from sgp_jax.sampling import annealed_langevin
 from sgp_jax.schedules import (beta_schedule, cosine_sigmas, geometric_sigmas,

@@ -10,9 +10,14 @@ episode's end are zeros marked invalid (`Episodes.valid`).
 Controllers (`Controller`: pure `init` and `act`):
   * `mpc_controller(planner)`: MPC around any initial-value planner. At every step
     the planner runs its full solve from the current observation (so the sigma
-    annealing restarts on every replan), warm-started from the previous solution
-    shifted one step (`shift_plan`, no noise) or re-initialised at random, and its
-    first action is applied.
+    annealing restarts on every replan) and its first action is applied. Where
+    each solve starts (`warm_start`, `WARM_STARTS`): "shift" the previous solution
+    shifted one step (`shift_plan`, no noise); "random" the planner's own random
+    initialisation; "prior" a plan prior's actions from the current observation
+    (`planning.policy_prior`: e.g. the BC policy rolled through the learned
+    model); "shift+prior" the previous plan shifted one step whose new last
+    action is the prior's (the policy at the model's state after the kept
+    actions). With a prior, the first solve starts from the prior too.
   * `policy_controller(policy_apply)`: a feedback policy u = pi(params, obs, key),
     e.g. behaviour cloning or a data-generating behaviour policy.
 
@@ -29,7 +34,8 @@ policy and a planner evaluated with the same key start from the same states
 (`sgp_jax.distributed`) when the device count divides P.
 
 Also: `normalized_scores` (the 0-100 scale of the data set's reference returns),
-`score_summary`, `replay` (an episode's simulator states, for rendering),
+`score_summary`, `paired_difference` (two methods' scores on the same episodes),
+`replay` (an episode's simulator states, for rendering),
 `plan_vs_true` (a plan's predicted states against the true env's rollout of its
 actions) and `collect_episodes` (whole episodes of several policies, for data sets).
 """
@@ -155,26 +161,71 @@ def _check_plan_inputs(planner: Planner, models, x0: Array) -> None:
 
 
 # ---------------------------------------------------------------- controllers
-def mpc_controller(planner: Planner, warm_start: bool = True,
-                   true_env: Optional[Env] = None) -> Controller:
+WARM_STARTS = ("shift", "random", "prior", "shift+prior")
+
+
+def _warm_start_mode(warm_start, prior) -> str:
+  """True -> "shift", False -> "random"; checks the mode and that a prior comes with it."""
+  mode = ("shift" if warm_start else "random") if isinstance(warm_start, bool) else warm_start
+  if mode not in WARM_STARTS:
+    raise ValueError(f"warm_start must be True, False or one of {WARM_STARTS}, got "
+                     f"{warm_start!r}.")
+  if mode.endswith("prior") and prior is None:
+    raise ValueError(f"warm_start={mode!r} needs a plan prior: pass prior="
+                     "planning.policy_prior(policy_apply, dynamics_apply, horizon).")
+  return mode
+
+
+def _check_prior_shape(planner: Planner, models, obs: Array, key: PRNGKey, actions):
+  theta = jax.eval_shape(lambda: _plan_init(planner, models, obs, key))
+  if getattr(theta, "shape", None) != actions.shape:
+    raise ValueError(f"a plan prior gives actions {actions.shape}, but this planner's "
+                     f"decision variables are {jax.tree.map(lambda a: a.shape, theta)}: "
+                     "a prior needs a planner whose decision variables are its actions "
+                     "(T, dim_u) (single or loss shooting, CEM, MPPI) of the same T.")
+
+
+def mpc_controller(planner: Planner, warm_start=True, true_env: Optional[Env] = None,
+                   prior=None) -> Controller:
   """MPC around an initial-value planner; params = the planner's models, shared = (beta,).
 
   Args:
     planner: an initial-value `sgp_jax.planning.Planner` (single or loss shooting,
       collocation / transcription without x_goal, CEM, MPPI).
-    warm_start: start each solve from the previous solution shifted one step.
+    warm_start: where each solve starts, one of `WARM_STARTS` (see the module
+      docstring): "shift" (or True) the previous solution shifted one step;
+      "random" (or False) the planner's random initialisation; "prior" the prior's
+      actions at every step; "shift+prior" the shifted previous plan completed by
+      the prior.
     true_env: if given, also record each replan's predicted states and the true
       open-loop rollout of its actions on this env (T extra env steps per step).
+    prior: with the prior modes, `prior(models, x0, head=None) -> actions (T,
+      dim_u)` (`sgp_jax.planning.policy_prior`); it reads its parameters from the
+      planner's models. The planner's decision variables must be its actions.
   """
   _check_initial_value_planner(planner)
+  mode = _warm_start_mode(warm_start, prior)
 
   def init(models, state0: EnvState, key: PRNGKey, beta):
     del beta
+    if mode in ("prior", "shift+prior"):
+      actions = prior(models, state0.obs)
+      _check_prior_shape(planner, models, state0.obs, key, actions)
+      return actions
     return _plan_init(planner, models, state0.obs, key)
+
+  def start(models, carry, obs):
+    if mode == "shift":
+      return carry
+    if mode == "prior":
+      return prior(models, obs)
+    if mode == "shift+prior":
+      return prior(models, obs, carry[:-1])  # carry = previous plan shifted
+    return None
 
   def act(models, theta_init, state: EnvState, key: PRNGKey, beta):
     actions, states, cost, theta = _plan_solve(
-        planner, models, state.obs, key, beta, theta_init if warm_start else None)
+        planner, models, state.obs, key, beta, start(models, theta_init, state.obs))
     if true_env is not None:
       plans = PlanRecord(cost, actions, states, *plan_vs_true(true_env, state, actions))
     else:
@@ -310,16 +361,19 @@ def make_closed_loop(env: Env, controller: Controller, num_episodes: int,
 
 
 def make_mpc_evaluator(env: Env, planner: Planner, num_episodes: int,
-                       num_steps: Optional[int] = None, warm_start: bool = True,
+                       num_steps: Optional[int] = None, warm_start=True,
                        record_plans: bool = False,
-                       num_model_sets: Optional[int] = None) -> Callable[..., Episodes]:
+                       num_model_sets: Optional[int] = None,
+                       prior=None) -> Callable[..., Episodes]:
   """A jitted `evaluate(models, key, beta) -> Episodes` of MPC on the true `env`.
 
   Args:
     env: an `sgp_jax.envs.Env` (e.g. `envs.make_env("halfcheetah")`).
     planner: an initial-value planner (`mpc_controller`); its models are `models`.
     num_episodes, num_steps: as `make_closed_loop`.
-    warm_start: start each solve from the previous solution shifted by one step.
+    warm_start, prior: where each solve starts (`mpc_controller`): "shift" (True)
+      the previous solution shifted by one step, "random" (False), "prior" or
+      "shift+prior" with a plan prior (`planning.policy_prior`).
     record_plans: also record every replan's predicted states and the true
       open-loop rollout of its actions (`Episodes.plans`; T extra env steps per
       control step; memory 2 P N (T+1) dim_obs floats): a diagnostic of model error.
@@ -331,7 +385,7 @@ def make_mpc_evaluator(env: Env, planner: Planner, num_episodes: int,
     `make_policy_evaluator`, so a policy gets the same initial states).
   """
   run = make_closed_loop(env, mpc_controller(planner, warm_start,
-                                             env if record_plans else None),
+                                             env if record_plans else None, prior),
                          num_episodes, num_steps, num_model_sets)
 
   def evaluate(models, key: PRNGKey, beta) -> Episodes:
@@ -356,7 +410,8 @@ def make_policy_evaluator(env: Env, policy_apply: PolicyApply, num_episodes: int
 
 
 def make_mpc(env: Env, planner: Planner, num_steps: Optional[int] = None,
-             warm_start: bool = True, record_plans: bool = False) -> Callable[..., Episodes]:
+             warm_start=True, record_plans: bool = False,
+             prior=None) -> Callable[..., Episodes]:
   """MPC from given initial states: `run(models, x0s, keys, betas) -> Episodes`.
 
   env: an env that can start an episode at a given state (`envs.SystemEnv`, whose
@@ -364,13 +419,15 @@ def make_mpc(env: Env, planner: Planner, num_steps: Optional[int] = None,
   pure-JAX system). x0s (B, dim_obs), keys (B, 2) (each split as `make_episode`
   does), betas (B,) or a scalar. `Episodes.states()` is the executed trajectory
   (B, N+1, dim_obs) and `Episodes.plans` every replan's cost and actions. Jitted.
+  warm_start, prior: as `mpc_controller`.
   """
   if not hasattr(env, "state_at"):
     raise ValueError(f"make_mpc needs an env that starts at given states (state_at), "
                      f"e.g. envs.SystemEnv; got {type(env).__name__}. Use "
                      f"make_mpc_evaluator for envs that only reset.")
   episode = make_episode(env, mpc_controller(planner, warm_start,
-                                             env if record_plans else None), num_steps)
+                                             env if record_plans else None, prior),
+                         num_steps)
   batched = jax.jit(jax.vmap(lambda models, x0, key, beta: episode(
       models, env.state_at(x0), key, beta), in_axes=(None, 0, 0, 0)))
 
@@ -425,6 +482,28 @@ def score_summary(scores) -> dict:
   s = np.asarray(scores, np.float64).reshape(-1)
   return {"mean": float(s.mean()), "std": float(s.std()), "min": float(s.min()),
           "max": float(s.max()), "num_episodes": int(s.size)}
+
+
+def paired_difference(scores, baseline_scores) -> dict:
+  """Two methods' scores on the SAME episodes (same reset keys): their paired difference.
+
+  d_i = scores_i - baseline_scores_i over the P episodes. Returns {"mean": mean d,
+  "stderr": std(d, ddof=1) / sqrt(P), "num_episodes": P, "at_least_matches":
+  mean + 2 stderr >= 0} (the difference is not significantly negative); with one
+  episode stderr and at_least_matches are None (no error estimate).
+  """
+  a = np.asarray(scores, np.float64).reshape(-1)
+  b = np.asarray(baseline_scores, np.float64).reshape(-1)
+  if a.shape != b.shape or a.size == 0:
+    raise ValueError(f"paired_difference needs scores of the same episodes, got "
+                     f"{a.size} and {b.size} scores.")
+  d = a - b
+  mean = float(d.mean())
+  if d.size < 2:
+    return {"mean": mean, "stderr": None, "num_episodes": 1, "at_least_matches": None}
+  stderr = float(d.std(ddof=1) / np.sqrt(d.size))
+  return {"mean": mean, "stderr": stderr, "num_episodes": int(d.size),
+          "at_least_matches": bool(mean + 2.0 * stderr >= 0.0)}
 
 
 def replay(env: Env, key_reset: PRNGKey, actions: Array, num_steps: Optional[int] = None):
@@ -515,7 +594,7 @@ def collect_episodes(sources: Sequence[Tuple[Callable[[Params, PRNGKey], Episode
 
 
 __all__ = ["PlanRecord", "Episodes", "Controller", "shift_plan", "episode_keys",
-           "mpc_controller", "policy_controller", "make_episode", "make_closed_loop",
-           "make_mpc_evaluator", "make_policy_evaluator", "make_mpc", "stack_models",
-           "normalized_scores", "score_summary", "replay", "plan_vs_true",
-           "D4RL_FIELDS", "collect_episodes"]
+           "WARM_STARTS", "mpc_controller", "policy_controller", "make_episode",
+           "make_closed_loop", "make_mpc_evaluator", "make_policy_evaluator", "make_mpc",
+           "stack_models", "normalized_scores", "score_summary", "paired_difference",
+           "replay", "plan_vs_true", "D4RL_FIELDS", "collect_episodes"]

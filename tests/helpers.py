@@ -441,6 +441,7 @@ def example_models():
       "ensemble": models.make_dynamics_ensemble(x_norm, u_norm, (8,), num_members=3),
       "score": models.make_score_model("xux", x_norm, u_norm, [0.3, 0.175, 0.05],
                                        (16, 16), alpha=2.0),
+      "value": models.make_value_model(x_norm, 10.0 * rewards, (8,)),
   }
 
 
@@ -457,3 +458,16 @@ def assert_return_replays(env, episodes, key, episode: int):
     total += float(state.reward)
   np.testing.assert_allclose(total, float(episodes.returns()[episode]), rtol=1e-5)
   return keys_reset
+
+
+# ---------------------------------------------------------------- plan prior, value
+def linear_env_prior_setup():
+  """LinearEnv's exact model as a ControlProblem (no cost, no score: a gradient
+  planner keeps its initial plan), a linear-tanh "BC" policy u = tanh(K x) reading K
+  from models["bc"], and the models pytree {"B", "bc": {"K"}}:
+  (problem, policy_apply, models)."""
+  env = LinearEnv()
+  problem = ControlProblem(dim_x=DX, dim_u=DU,
+                           dynamics=lambda m, x, u: 0.9 * x + 0.1 * m["B"] @ u)
+  models = {"B": env.b, "bc": {"K": jnp.array([[1.5, -0.5, 0.2], [0.3, 0.8, -1.0]])}}
+  return problem, (lambda m, x: jnp.tanh(m["bc"]["K"] @ x)), models

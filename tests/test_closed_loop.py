@@ -326,3 +326,22 @@ def test_one_mpc_step_and_a_policy_on_brax_halfcheetah():
   zero = lambda params, obs, k: jnp.zeros((env.dim_action,))
   pol = closed_loop.make_policy_evaluator(env, zero, 1)(None, key)
   np.testing.assert_array_equal(pol.observations[:, 0], eps.observations[:, 0])
+
+
+def test_paired_difference_by_hand():
+  """d = (1, 2, 3, -2): mean 1, stderr std(d, ddof=1) / 2 = 2.16 / 2; mean + 2 SE > 0."""
+  a, b = np.array([3.0, 4.0, 5.0, 0.0]), np.array([2.0, 2.0, 2.0, 2.0])
+  out = closed_loop.paired_difference(a, b)
+  se = np.std([1.0, 2.0, 3.0, -2.0], ddof=1) / 2
+  assert out["num_episodes"] == 4 and out["at_least_matches"] is True
+  np.testing.assert_allclose([out["mean"], out["stderr"]], [1.0, se])
+  # clearly below on every episode: significantly negative
+  worse = closed_loop.paired_difference(b - 1.0 + np.array([0, 0.1, 0.2, 0.3]), b)
+  assert worse["mean"] < 0 and worse["at_least_matches"] is False
+  # below on average but within 2 SE: still "at least matches"
+  close = closed_loop.paired_difference(np.array([1.0, -1.5, 2.0, -2.0]), np.zeros(4))
+  assert close["mean"] < 0 and close["at_least_matches"] is True
+  one = closed_loop.paired_difference([1.0], [2.0])
+  assert one["stderr"] is None and one["at_least_matches"] is None
+  with pytest.raises(ValueError, match="same episodes"):
+    closed_loop.paired_difference([1.0, 2.0], [1.0])

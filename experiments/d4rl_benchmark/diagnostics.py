@@ -64,8 +64,8 @@ def diagnose_episodes(config, m: dict, params: list, env, data, metadata: dict, 
   planner, beta = methods_lib.planner_for(methods_lib.make_planners(config, m, level), method)
   models = closed_loop.stack_models([{k: p[k] for k in methods_lib.PLANNED_MODELS} for p in params])
   evaluate = closed_loop.make_mpc_evaluator(
-      env, planner, e.episodes_per_seed, warm_start=config.plan.warm_start,
-      record_plans=True, num_model_sets=len(params))
+      env, planner, e.episodes_per_seed, warm_start=methods_lib.warm_start_for(config, method),
+      record_plans=True, num_model_sets=len(params), prior=methods_lib.plan_prior(config, m))
   eps = jax.device_get(evaluate(models, jax.random.PRNGKey(e.seed), beta))
   scale = np.asarray(m["dynamics"].x_normalizer.scale)
   plan_error = np.linalg.norm((eps.plans.states[:, :, -1] - eps.plans.true_states[:, :, -1])

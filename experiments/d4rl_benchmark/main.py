@@ -2,13 +2,18 @@ r"""SGP-MPC on D4RL-style brax data sets with baselines (SPEC B.8, E.9), end to 
 
 For every level in --config.levels: loads `{data_dir}/{env}-{level}.npz` (made by
 experiments/make_dataset), trains or resumes, for each training seed, the dynamics,
-reward, NCSN xu score, dynamics ensemble and BC policy, evaluates every method in
-closed loop on the TRUE brax env (terminate when unhealthy; episode loop jitted and
-vmapped over seeds x episodes) and writes to --workdir:
-  {level}/seed_{s}/models/{dynamics,reward,score,bc}/   self-describing checkpoints
+reward, NCSN xu score, dynamics ensemble, BC policy and value (those the methods
+use), evaluates every method in closed loop on the TRUE brax env (terminate when
+unhealthy; episode loop jitted and vmapped over seeds x episodes) and writes to
+--workdir:
+  {level}/seed_{s}/models/{dynamics,reward,score,ensemble,bc,value}/
+                                               self-describing checkpoints
   {level}/seed_{s}/train_state/                resumable training checkpoints
   summary.json                                 scores per method (and per seed),
-                                               returns, diagnostics, config, versions
+                                               returns, beta selections, paired
+                                               differences of each SGP variant against
+                                               each baseline, diagnostics, config,
+                                               versions
   {level}_plan_vs_true.png                     model error along the first plans
   {level}_sgp_episode.html                     brax viewer of an SGP episode
   {level}_{method}_episodes.png               per-step plan error and distance to
@@ -23,9 +28,13 @@ Config fields (override with --config.FIELD=VALUE):
   data_dir                               required: the folder of {env}-{level}.npz,
                                          <workdir>/datasets of experiments.make_dataset
                                          (commands below)
-  dynamics/reward/score/ensemble/bc.*    network sizes and training (hidden,
+  dynamics/reward/score/ensemble/bc/value.*   network sizes and training (hidden,
                                          activation, layer_norm, epochs, batch_size,
                                          learning_rate, validation_fraction)
+  value.discount, value.truncated_tail   the value's targets: discounted returns-to-go
+                                         of the data's episodes; a timeout-cut episode
+                                         continues with its mean reward ("mean_reward")
+                                         or stops ("zero")
   ensemble.num_members                   dynamics models in the ensemble
   score.sigma_max/sigma_min/num_levels   geometric noise levels (SPEC B.8)
   plan.horizon/num_iters/learning_rate/init_std/warm_start/beta_schedule
@@ -34,7 +43,15 @@ Config fields (override with --config.FIELD=VALUE):
                                          --config.plan.betas="{'medium': 1.0, ...}"
   plan.ensemble_beta, state_variance_beta   baseline penalty weights
   plan.num_samples/num_elites/sample_std/temperature   CEM and MPPI
-  methods                                any of sgp, beta0, ensemble_cost_var,
+  plan.prior_warm_start                  the "+prior" methods' start of each solve:
+                                         "prior" (BC rolled through the model) or
+                                         "shift+prior" (the shifted previous plan
+                                         completed by BC)
+  plan.value_weight                      w of the "+value" methods' -w V(x_T)
+  plan.beta_grid                         betas tried by eval.select_beta, as multiples
+                                         of each method's configured beta
+  methods                                any of sgp, sgp+prior, sgp+value,
+                                         sgp+prior+value, beta0, ensemble_cost_var,
                                          ensemble_state_var, mppi, mppi_score,
                                          mppi_state_var, cem, cem_score, cem_state_var,
                                          bc (d4rl_benchmark/methods.py explains each);
@@ -48,6 +65,12 @@ Config fields (override with --config.FIELD=VALUE):
                                          every plan: plan error and distance to data
                                          per step ({level}_{method}_episodes.png), to
                                          see why episodes fall or stall
+  eval.select_beta                       choose each method's beta on held-out
+                                         episodes (eval.heldout_seed, distinct from
+                                         eval.seed; eval.heldout_episodes_per_seed per
+                                         training seed, every beta of plan.beta_grid),
+                                         then run the benchmark episodes at it; the
+                                         configured beta stays as "<method>@<beta>"
 
 Configs: configs/default.py holds one table of per-env settings; pick the env and
 the sizes after a colon (halfcheetah at CPU sizes when omitted): default.py:hopper,

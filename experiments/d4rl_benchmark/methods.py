@@ -2,7 +2,15 @@
 
 Methods (all planners: T, iterations and warm start from config.plan; cost = -r_hat):
   sgp                 NCSS single shooting + score penalty, beta from config.plan.betas
-  beta0               the same planner with beta = 0
+  sgp+prior           sgp whose plans start from the BC policy rolled through the
+                      learned dynamics (`planning.policy_prior`; warm start
+                      config.plan.prior_warm_start: "prior" every step, or
+                      "shift+prior" the shifted previous plan completed by BC)
+  sgp+value           sgp with a learned terminal value: cost -sum_t r_hat - w V(x_T),
+                      w = config.plan.value_weight (`models.value`, fitted on the
+                      data's Monte-Carlo returns, config.value)
+  sgp+prior+value     both
+  beta0               the same planner as sgp with beta = 0
   ensemble_cost_var   shooting on mean_k J_k + beta Var_k J_k (the paper's, A.9.2)
   ensemble_state_var  shooting on J + beta sum_t tr Var_k f_k (MOPO-style)
   mppi, cem           zeroth-order, no penalty
@@ -12,15 +20,27 @@ Methods (all planners: T, iterations and warm start from config.plan; cost = -r_
   bc                  behaviour cloning (policy rollout, no planning)
   <method>@<beta>     any planning method above with its beta replaced, e.g.
                       "sgp@1.0" (a beta sweep reuses the method's compile)
+With config.eval.select_beta, every method of `SELECTED_BETA_METHODS` named without
+'@<beta>' runs at the beta chosen on held-out episodes (`sgp_jax.selection`), and its
+configured beta stays as the row "<method>@<beta>" (the fixed-beta ablation).
 """
 from __future__ import annotations
 
 from experiments import launcher
 from sgp_jax import planning
 
-METHODS = ("sgp", "beta0", "ensemble_cost_var", "ensemble_state_var", "mppi",
-           "mppi_score", "mppi_state_var", "cem", "cem_score", "cem_state_var", "bc")
-PLANNED_MODELS = ("dynamics", "reward", "score", "ensemble")  # the planners' `models`
+SGP_VARIANTS = ("sgp", "sgp+prior", "sgp+value", "sgp+prior+value")
+METHODS = SGP_VARIANTS + (
+    "beta0", "ensemble_cost_var", "ensemble_state_var", "mppi", "mppi_score",
+    "mppi_state_var", "cem", "cem_score", "cem_state_var", "bc")
+# The methods with a beta (a penalty weight), chosen on held-out episodes with
+# config.eval.select_beta; beta0, mppi, cem and bc have none.
+SELECTED_BETA_METHODS = SGP_VARIANTS + (
+    "ensemble_cost_var", "ensemble_state_var", "mppi_score", "mppi_state_var",
+    "cem_score", "cem_state_var")
+# the planners' `models` pytree (BC: the plan prior; value: beyond the horizon)
+PLANNED_MODELS = ("dynamics", "reward", "score", "ensemble", "value", "bc")
+MODEL_NAMES = ("dynamics", "reward", "score", "ensemble", "bc", "value")
 
 
 def models_needed(methods) -> tuple:
@@ -29,27 +49,44 @@ def models_needed(methods) -> tuple:
   needed = set()
   if bases - {"bc"}:
     needed |= {"dynamics", "reward"}
-  if bases & {"sgp", "mppi_score", "cem_score"}:
+  if any(b.startswith("sgp") for b in bases) or bases & {"mppi_score", "cem_score"}:
     needed.add("score")
   if any(b.startswith("ensemble") or b.endswith("_var") for b in bases):
     needed.add("ensemble")
-  if "bc" in bases:
+  if "bc" in bases or any("+prior" in b for b in bases):
     needed.add("bc")
-  return tuple(n for n in ("dynamics", "reward", "score", "ensemble", "bc") if n in needed)
+  if any("+value" in b for b in bases):
+    needed.add("value")
+  return tuple(n for n in MODEL_NAMES if n in needed)
 
 
-def make_problem(m: dict) -> planning.ControlProblem:
-  """The learned problem: dynamics f_hat, cost -r_hat, NCSN xu score.
+def make_problem(m: dict, value_weight=None) -> planning.ControlProblem:
+  """The learned problem: dynamics f_hat, cost -r_hat, NCSN xu score; with a
+  value_weight w, also the terminal cost -w V(x_T) of the value model m["value"].
 
-  `models` (the planner's pytree) is {"dynamics", "reward", "score", "ensemble"}.
+  `models` (the planner's pytree) is {"dynamics", "reward", "score", "ensemble",
+  "value", "bc"} (`PLANNED_MODELS`).
   """
-  dyn, rew, score = m["dynamics"], m["reward"], m["score"]
-  return planning.ControlProblem(
-      dim_x=dyn.dim_x, dim_u=dyn.dim_u,
-      dynamics=lambda p, x, u: dyn(p["dynamics"], x, u),
-      running_cost=lambda p, x, u, t: -rew(p["reward"], x, u),
-      score=lambda p, z, level: score.score(p["score"], z, level),
-      num_levels=score.num_levels)
+  return planning.make_problem(
+      dynamics=m["dynamics"], reward=m["reward"], score=m["score"],
+      value=None if value_weight is None else m["value"],
+      value_weight=1.0 if value_weight is None else value_weight)
+
+
+def plan_prior(config, m: dict):
+  """The "+prior" methods' plan prior: BC (params models["bc"]) rolled through the
+  learned dynamics over the planner's horizon."""
+  bc, dynamics = m["bc"], m["dynamics"]
+  return planning.policy_prior(lambda p, x: bc(p["bc"], x),
+                               lambda p, x, u: dynamics(p["dynamics"], x, u),
+                               config.plan.horizon)
+
+
+def warm_start_for(config, name: str):
+  """Where a method's solves start: config.plan.prior_warm_start for the "+prior"
+  methods, config.plan.warm_start (True: shift, False: random) for the others."""
+  base, _ = launcher.split_method(name)
+  return config.plan.prior_warm_start if "+prior" in base else config.plan.warm_start
 
 
 def make_planners(config, m: dict, level: str) -> dict:
@@ -76,8 +113,12 @@ def make_planners(config, m: dict, level: str) -> dict:
       problem, planning.state_variance_penalty(ens, get_ens, metric))
   plain = planning.penalized_loss(problem)
   sgp = planning.make_single_shooting(problem, grad_cfg)
+  sgp_value = planning.make_single_shooting(make_problem(m, c.value_weight), grad_cfg)
   return {
       "sgp": (sgp, c.betas[level]),
+      "sgp+prior": (sgp, c.betas[level]),
+      "sgp+value": (sgp_value, c.betas[level]),
+      "sgp+prior+value": (sgp_value, c.betas[level]),
       "beta0": (sgp, 0.0),
       "ensemble_cost_var": (planning.make_loss_shooting(
           problem, planning.ensemble_variance_loss(problem, ens, get_ens), grad_cfg),

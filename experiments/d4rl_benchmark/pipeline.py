@@ -1,10 +1,13 @@
 """SGP-MPC on D4RL-style brax data sets, with baselines (SPEC B.8, A.9, E.9).
 
 Per level: load the data set -> for each of config.eval.num_seeds training seeds,
-train (or resume) dynamics, reward, NCSN xu score, a dynamics ensemble and a
-behaviour-cloning policy -> evaluate every method in closed loop on the TRUE brax
-env (one jitted episode loop per method, vmapped over seeds x episodes) ->
-normalised scores, a model-error diagnostic along the first plans, an HTML render.
+train (or resume) dynamics, reward, NCSN xu score, a dynamics ensemble, a
+behaviour-cloning policy and a value (those the methods use) -> evaluate every
+method in closed loop on the TRUE brax env (one jitted episode loop per method,
+vmapped over seeds x episodes; beta chosen on held-out episodes with
+config.eval.select_beta) -> normalised scores, each SGP variant's paired
+difference to each baseline, a model-error diagnostic along the first plans, an
+HTML render.
 `run(config, workdir)` is what the launcher and a notebook call; it wires
   datasets.py    the data sets ({data_dir}/{env}-{level}.npz) and their checks
   methods.py     the method table, planners per method, '<method>@<beta>' names
@@ -30,6 +33,7 @@ def run(config, workdir: str, progress: Optional[Callable] = None,
   launcher.check_nonempty(config, "levels", "methods", "eval.num_seeds",
                           "eval.episodes_per_seed")
   methods.check_methods(config.methods)
+  evaluation.check_eval_config(config)
   for level in config.levels:  # every level's data exists before any training
     datasets.level_path(config, level)
   launcher.make_workdir(workdir)
@@ -41,21 +45,28 @@ def run(config, workdir: str, progress: Optional[Callable] = None,
   for level in config.levels:
     ds, data = datasets.load_level(config, level)
     level_dir = os.path.join(workdir, level)
-    m, params, train_metrics = training.train_seeds(config, data, level_dir, progress)
+    returns = (training.value_returns(config, ds)
+               if "value" in methods.models_needed(config.methods) else None)
+    m, params, train_metrics = training.train_seeds(config, data, level_dir, progress,
+                                                    returns)
     env = evaluation.make_env(config, ds.metadata)
     results, episodes = evaluation.evaluate_methods(config, m, params, env, ds.metadata,
                                                     level, log)
     entry = {"data": {k: ds.metadata.get(k) for k in (
         "env", "level", "backend", "ref_min_score", "ref_max_score")},
-        "num_transitions": ds.num, "training": train_metrics, "methods": results}
+        "num_transitions": ds.num, "training": train_metrics, "methods": results,
+        "paired": evaluation.paired_comparisons(results)}
     if config.eval.diagnose_steps > 0 and "score" in methods.models_needed(config.methods):
       entry["diagnostics"] = diagnostics.diagnose(config, m, params[0], env, level)
       entry["diagnostics_plot"] = plots.plot_diagnostics(
           entry["diagnostics"], os.path.join(workdir, f"{level}_plan_vs_true.png"),
           env.name)
     for method in config.eval.get("diagnose_episodes", ()):
+      # at the beta the benchmark episodes ran at (the chosen one with select_beta)
+      run_as = (f"{method}@{results[method]['beta']!r}"
+                if "beta_selection" in results.get(method, {}) else method)
       diag, series = diagnostics.diagnose_episodes(config, m, params, env, data,
-                                                   ds.metadata, level, method)
+                                                   ds.metadata, level, run_as)
       diag["plot"] = plots.plot_episode_diagnosis(
           diag, series, os.path.join(workdir, f"{level}_{method}_episodes.png"))
       entry.setdefault("episode_diagnostics", {})[method] = diag
@@ -86,6 +97,17 @@ def format_summary(summary: dict) -> str:
                    f"({r['score_seed_std']:4.1f})  n={s['num_episodes']}" + (
                        f"  [refs x steps/1000: {rescaled['mean']:.1f} +- "
                        f"{rescaled['std']:.1f}]" if rescaled else ""))
+      chosen = r.get("beta_selection")
+      if chosen:
+        lines.append(f"  {'':>20} beta {chosen['beta']:g} chosen on held-out episodes "
+                     f"from {chosen['betas']}")
+    for variant, paired in entry.get("paired", {}).items():
+      diffs = ", ".join(
+          f"{b} {d['mean']:+.1f}" + (f" +- {d['stderr']:.1f}" if d["stderr"] is not None
+                                     else "") + ("" if d["at_least_matches"] else " (below)")
+          for b, d in paired["baselines"].items())
+      lines.append(f"  {variant} - baseline (paired, SE): {diffs}; at least matches every "
+                   f"baseline: {paired['at_least_matches_every_baseline']}")
     for name, d in entry.get("diagnostics", {}).items():
       lines.append(f"  diag {name}: plan return predicted {d['predicted_plan_return']:.2f}"
                    f" true {d['true_plan_return']:.2f}; state error at h=T "

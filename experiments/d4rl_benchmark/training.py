@@ -1,8 +1,9 @@
 """The benchmark's learned models, trained (or resumed) once per training seed.
 
 Per seed s < config.eval.num_seeds, in <level_dir>/seed_{s}: dynamics, reward, NCSN
-xu score, a dynamics ensemble and a behaviour-cloning policy (only those the
-configured methods use, `methods.models_needed`).
+xu score, a dynamics ensemble, a behaviour-cloning policy and a value V(x) on the
+data's Monte-Carlo returns (only those the configured methods use,
+`methods.models_needed`).
 """
 from __future__ import annotations
 
@@ -20,8 +21,12 @@ from sgp_jax.training import TrainConfig
 from sgp_jax import models
 
 
-def build_models(config, data) -> dict:
-  """Untrained models with min/max normalisers of the data (SPEC B.8)."""
+def build_models(config, data, returns=None) -> dict:
+  """Untrained models with min/max normalisers of the data (SPEC B.8).
+
+  returns: the value's targets (N,) (`value_returns`), which standardise its output;
+  None: reward / (1 - discount) stands in (an untrained value no method uses).
+  """
   x_norm = Normalizer.from_data(np.concatenate([np.asarray(data.x), np.asarray(data.x_next)]))
   u_norm = Normalizer.from_data(np.asarray(data.u))
   c = config
@@ -40,25 +45,52 @@ def build_models(config, data) -> dict:
       # BC maps into brax's action box [-1, 1] (tanh output).
       "bc": models.make_bc_policy(x_norm, Normalizer.from_scale(1.0, 0.0, dim=u_norm.dim),
                                   c.bc.hidden, c.bc.activation, c.bc.layer_norm),
+      "value": models.make_value_model(
+          x_norm, (np.asarray(data.reward) / (1.0 - c.value.discount)
+                   if returns is None else returns),
+          c.value.hidden, c.value.activation, c.value.layer_norm),
   }
 
 
+def value_returns(config, dataset) -> np.ndarray:
+  """The value's targets: the discounted returns-to-go (N,) of the OfflineDataset's
+  episodes (config.value.discount, config.value.truncated_tail)."""
+  return models.monte_carlo_returns(dataset, config.value.discount,
+                                    config.value.truncated_tail)
+
+
 def train_models(config, data, workdir: str, progress: Optional[Callable] = None,
-                 seed: Optional[int] = None, names: Optional[tuple] = None):
+                 seed: Optional[int] = None, names: Optional[tuple] = None,
+                 returns=None):
   """Trains (or resumes from workdir/train_state) the models; returns (m, params, metrics).
 
   seed: initialisation and minibatch seed (default config.seed).
-  names: the models to train (default all; see `models_needed`). The others keep
-  their random initial parameters (so every planner can be built) and their
-  metrics say {"trained": False}: no method in config.methods may use them.
+  names: the models to train (default all, the value only with `returns`; see
+  `models_needed`). The others keep their random initial parameters (so every
+  planner can be built) and their metrics say {"trained": False}: no method in
+  config.methods may use them.
+  returns: the value's targets (N,), one per row of `data` (`value_returns`);
+  needed to train the value.
 
-  Checkpoints: workdir/models/{dynamics,reward,score,ensemble,bc} (load with
+  Checkpoints: workdir/models/{dynamics,reward,score,ensemble,bc,value} (load with
   `sgp_jax.models.load`); resumable training states in workdir/train_state/{name}.
   """
   seed = int(config.seed if seed is None else seed)
-  m = build_models(config, data)
+  if names is None:
+    names = methods_lib.MODEL_NAMES if returns is not None else tuple(
+        n for n in methods_lib.MODEL_NAMES if n != "value")
+  if "value" in names and returns is None:
+    raise ValueError("training the value needs its targets: pass returns="
+                     "value_returns(config, dataset).")
+  if returns is not None:
+    returns = np.asarray(returns, np.float32)
+    if returns.shape != (np.shape(data.x)[0],):
+      raise ValueError(f"returns must have one entry per transition, shape "
+                       f"({np.shape(data.x)[0]},), got {returns.shape}.")
+  m = build_models(config, data, returns)
   keys = dict(zip(("dynamics", "reward", "score", "ensemble", "bc"),
                   jax.random.split(jax.random.PRNGKey(seed), 5)))
+  keys["value"] = jax.random.fold_in(jax.random.PRNGKey(seed), 5)
   xux = (data.x, data.u, data.x_next)
   jobs = {
       "dynamics": (lambda p, b, k: models.one_step_loss(m["dynamics"], p, *b), xux,
@@ -69,8 +101,10 @@ def train_models(config, data, workdir: str, progress: Optional[Callable] = None
                 m["score"]),
       "ensemble": (lambda p, b, k: models.ensemble_loss(m["ensemble"], p, *b), xux, None),
       "bc": (lambda p, b, k: models.bc_loss(m["bc"], p, *b), (data.x, data.u), None),
+      "value": (lambda p, b, k: models.value_loss(m["value"], p, *b),
+                (data.x, returns), m["value"]),
   }
-  names = tuple(jobs) if names is None else tuple(names)
+  names = tuple(names)
   params, metrics = {}, {}
   for name, (loss_fn, arrays, model) in jobs.items():
     if name not in names:
@@ -84,13 +118,17 @@ def train_models(config, data, workdir: str, progress: Optional[Callable] = None
   return m, params, metrics
 
 
-def train_seeds(config, data, level_dir: str, progress: Optional[Callable] = None):
+def train_seeds(config, data, level_dir: str, progress: Optional[Callable] = None,
+                returns=None):
   """train_models for each training seed config.seed + s, s < config.eval.num_seeds,
-  in level_dir/seed_{s}; returns (m, [params_s], [metrics_s])."""
+  in level_dir/seed_{s}; returns (m, [params_s], [metrics_s]). returns: the value's
+  targets (`value_returns`), needed when a method uses the value."""
   params, metrics = [], []
   for s in range(config.eval.num_seeds):
     m, p, mt = train_models(config, data, os.path.join(level_dir, f"seed_{s}"), progress,
-                            seed=config.seed + s, names=methods_lib.models_needed(config.methods))
+                            seed=config.seed + s,
+                            names=methods_lib.models_needed(config.methods),
+                            returns=returns)
     params.append(p)
     metrics.append(mt)
   return m, params, metrics

@@ -10,10 +10,13 @@
   ensemble       DynamicsEnsemble, make_dynamics_ensemble, train_ensemble
   score          ScoreModel, make_score_model, point_score_model, score_data (trained
                  by `sgp_jax.score.dsm_loss`)
+  value          ValueModel, make_value_model, value_loss, monte_carlo_returns
+                 (a value V(x) beyond the planning horizon, from the data's returns)
   image          the same models on a U-Net over images
   io             save, load (every kind), train_model (train or resume, then save)
 """
-from sgp_jax.models import base, bc, data_distance, dynamics, ensemble, image, io, reward, score
+from sgp_jax.models import (base, bc, data_distance, dynamics, ensemble, image, io, reward,
+                            score, value)
 from sgp_jax.models.base import NormalizedModel, StateActionModel
 from sgp_jax.models.bc import BCPolicy, bc_loss, make_bc_policy, train_bc
 from sgp_jax.models.data_distance import (DataDistanceModel, dde_loss, fit_data_distance,
@@ -27,3 +30,5 @@ from sgp_jax.models.image import (make_image_dynamics_ensemble, make_image_dynam
 from sgp_jax.models.io import load, load_if_intact, save, train_model
 from sgp_jax.models.reward import RewardModel, make_reward_model, reward_loss
 from sgp_jax.models.score import ScoreModel, make_score_model, point_score_model, score_data
+from sgp_jax.models.value import (ValueModel, make_value_model, monte_carlo_returns,
+                                 value_loss)

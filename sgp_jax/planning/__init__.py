@@ -13,6 +13,7 @@ extract, plus its config), and the solves are functions over it:
   transcription.py   make_direct_transcription: model as a soft constraint (A.5c)
   cem.py, mppi.py    zeroth-order planners on `sampling_planner.py`
   policy.py          PolicyOptimizer: feedback policies on the same loop (A.8)
+  prior.py           policy_prior: a policy rolled through the model, a plan's prior
 MPC around any initial-value planner (A.7): `sgp_jax.closed_loop.make_mpc` and
 `make_mpc_evaluator`.
 """
@@ -36,6 +37,7 @@ from sgp_jax.planning.transcription import make_direct_transcription
 from sgp_jax.planning.sampling_planner import SamplingPlannerConfig, make_sampling_planner
 from sgp_jax.planning.cem import cem_refit, make_cem
 from sgp_jax.planning.mppi import make_mppi, mppi_refit
+from sgp_jax.planning.prior import policy_prior
 from sgp_jax.planning.policy import (Policy, PolicyConfig, PolicyOptimizer, PolicyResult,
                                      affine_policy, mlp_policy, open_loop_policy)
 
@@ -54,5 +56,5 @@ __all__ = [
     "SamplingPlannerConfig", "make_sampling_planner", "cem_refit", "make_cem",
     "make_mppi", "mppi_refit",
     "Policy", "PolicyConfig", "PolicyOptimizer", "PolicyResult", "affine_policy",
-    "mlp_policy", "open_loop_policy",
+    "mlp_policy", "open_loop_policy", "policy_prior",
 ]

@@ -1,7 +1,8 @@
 """The control problem every planner solves: a (learned) model, costs and a score.
 
   ControlProblem     the callables, each taking the `models` pytree first
-  make_problem       a ControlProblem from learned models (dynamics, reward, score)
+  make_problem       a ControlProblem from learned models (dynamics, reward, score,
+                     a terminal value)
   rollout            x_0..x_T of an action sequence under problem.dynamics
   trajectory_cost    sum_t c(x_t, u_t, t) + c_T(x_T)
   check_problem      the callables' shapes against the models (a clear ValueError)
@@ -51,9 +52,11 @@ class ControlProblem(NamedTuple):
 def make_problem(dynamics=None, score=None, reward=None,
                  running_cost: Optional[RunningCostFn] = None,
                  terminal_cost: Optional[TerminalCostFn] = None,
-                 dim_x: Optional[int] = None, dim_u: Optional[int] = None) -> ControlProblem:
+                 dim_x: Optional[int] = None, dim_u: Optional[int] = None,
+                 value=None, value_weight: float = 1.0) -> ControlProblem:
   """A ControlProblem from learned models; `models` is then a dict of their parameters
-  under the keys "dynamics", "reward" and "score" (plus whatever the costs read).
+  under the keys "dynamics", "reward", "score" and "value" (plus whatever the costs
+  read).
 
   Args:
     dynamics: a dynamics model, `dynamics(params, x, u) -> x'` with `dim_x`, `dim_u`
@@ -64,7 +67,14 @@ def make_problem(dynamics=None, score=None, reward=None,
       Its params are models["reward"].
     running_cost, terminal_cost: cost callables as in ControlProblem (added to -r).
     dim_x, dim_u: the dims; None reads them from the dynamics or score model.
+    value: a learned value beyond the horizon, `value(params, x) -> V` (e.g.
+      `sgp_jax.models.make_value_model`); the terminal cost gets -value_weight *
+      V(x_T) (so the objective is -sum_t r_hat - w V(x_T), MBOP's; a discount
+      gamma^T of the tail is part of w). Its params are models["value"].
+    value_weight: w >= 0, the weight of the value.
   """
+  if value is not None and not value_weight >= 0:
+    raise ValueError(f"make_problem: value_weight must be >= 0, got {value_weight}.")
   dim_x = dim_x if dim_x is not None else _dim(dynamics, score, "dim_x")
   dim_u = dim_u if dim_u is not None else _dim(dynamics, score, "dim_u")
   cost = running_cost
@@ -72,11 +82,18 @@ def make_problem(dynamics=None, score=None, reward=None,
     def cost(m, x, u, t):
       minus_reward = -reward(m["reward"], x, u)
       return minus_reward if running_cost is None else running_cost(m, x, u, t) + minus_reward
+  final_cost = terminal_cost
+  if value is not None:
+    weight = float(value_weight)
+
+    def final_cost(m, x):
+      minus_value = -weight * value(m["value"], x)
+      return minus_value if terminal_cost is None else terminal_cost(m, x) + minus_value
   return ControlProblem(
       dim_x=dim_x, dim_u=dim_u,
       dynamics=(None if dynamics is None else
                 lambda m, x, u: dynamics(m["dynamics"], x, u)),
-      running_cost=cost, terminal_cost=terminal_cost,
+      running_cost=cost, terminal_cost=final_cost,
       score=None if score is None else lambda m, z, level: score.score(m["score"], z, level),
       num_levels=1 if score is None else score.num_levels,
       score_sigma=None if score is None else lambda m, level: score.sigma(level))

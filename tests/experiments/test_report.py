@@ -39,7 +39,7 @@ def test_paired_difference_by_hand():
     report.paired_difference([1.0, 2.0], [1.0])
 
 
-def _summary(sgp_scores, bc_scores, beta0_scores, sgp_beta=0.2):
+def _summary(sgp_scores, bc_scores, beta0_scores, sgp_beta=0.2, refs=(None, None)):
   def method(scores, beta=None):
     r = {"score": {"mean": sum(scores) / len(scores), "std": 1.0}, "scores": scores,
          "score_per_seed_mean": [sum(scores[:2]) / 2, sum(scores[2:]) / 2],
@@ -48,10 +48,13 @@ def _summary(sgp_scores, bc_scores, beta0_scores, sgp_beta=0.2):
     if beta is not None:
       r["beta"] = beta
     return r
+  methods = {"sgp": method(sgp_scores, sgp_beta) if sgp_scores else None,
+             "beta0": method(beta0_scores, 0.0) if beta0_scores else None,
+             "bc": method(bc_scores)}
   return {"levels": {"medium": {
-              "data": {"env": "halfcheetah", "level": "medium"},
-              "methods": {"sgp": method(sgp_scores, sgp_beta), "beta0": method(beta0_scores, 0.0),
-                          "bc": method(bc_scores)}}},
+              "data": {"env": "halfcheetah", "level": "medium", "ref_min_score": refs[0],
+                       "ref_max_score": refs[1]},
+              "methods": {k: v for k, v in methods.items() if v is not None}}},
           "protocol": {"num_steps": 1000, "standard_protocol": True,
                        "terminate_when_unhealthy": True},
           "config": {"seed": 0, "env": "halfcheetah",
@@ -103,3 +106,75 @@ def test_add_d4rl_trims_pairs_and_replaces_runs(tmp_path):
   text = report.render(report.load_results(str(results)))
   assert "| halfcheetah-medium |" in text and "(unpaired)" in text
   assert "not paired: BC on other reset keys" in text
+
+
+def _add(tmp_path, run_id, summary, **kwargs):
+  workdir = tmp_path / run_id
+  workdir.mkdir(exist_ok=True)
+  (workdir / "summary.json").write_text(json.dumps(summary))
+  report.add_d4rl(str(workdir / "summary.json"), str(tmp_path / "results"), command="cmd",
+                  **kwargs)
+  return json.loads(
+      (tmp_path / "results" / "d4rl_benchmark" / "halfcheetah-medium.json").read_text())
+
+
+def test_claim_check_uses_only_the_newest_data_set_with_sgp_at_the_config_beta(tmp_path):
+  # Data set 1 (references -100 / 2000): SGP 51.5 far above BC 42.5.
+  _add(tmp_path, "old", _summary([50.0, 52.0, 49.0, 55.0], [40.0, 41.0, 45.0, 44.0],
+                                 [1.0, 2.0, 3.0, 4.0], refs=(-100.04, 2000.0)))
+  # Same references at 0.1 (2000.03): the run joins data set 1.
+  level = _add(tmp_path, "old_bc", _summary(None, [90.0, 91.0, 92.0, 93.0], None,
+                                            refs=(-100.0, 2000.03)))
+  assert [ds["id"] for ds in level["data_sets"]] == ["original"]
+  # Data set 2 (references -100 / 2500): SGP 10, 11, 12, 13 against BC 7, 9, 10, 10 and
+  # beta0 0, 1, 2, 3; data set 1's BC rows (42.5, 91.5) must not enter.
+  data_summary = tmp_path / "data_summary.json"
+  data_summary.write_text(json.dumps({
+      "env": "halfcheetah", "ref_min_score": -100.0, "ref_max_score": 2500.0,
+      "levels": {"medium": {"normalized_score_mean": 36.48, "normalized_score_std": 14.33}}}))
+  level = _add(tmp_path, "new", _summary([10.0, 11.0, 12.0, 13.0], [7.0, 9.0, 10.0, 10.0],
+                                         [0.0, 1.0, 2.0, 3.0], refs=(-100.0, 2500.0)),
+               data_summary_path=str(data_summary), data_commit="abc1234")
+  assert [(ds["id"], ds["ref_max_score"]) for ds in level["data_sets"]] == [
+      ("original", 2000.0), ("regenerated", 2500.0)]
+  assert level["data_sets"][1]["behaviour_score"] == {"mean": 36.5, "std": 14.3}
+  assert [r["data_set"] for r in level["runs"]] == ["original", "original", "regenerated"]
+
+  check = report.claim_check(level)
+  assert check["data_set"]["id"] == "regenerated"
+  assert check["sgp"][0]["id"] == "new" and check["best"][0]["id"] == "new"
+  assert check["best"][1] == "bc"
+  # SGP - BC per episode: 3, 2, 2, 3 -> mean 2.5, sample var 1/3, se sqrt(1/12)
+  assert check["diff"]["mean"] == pytest.approx(2.5)
+  assert check["diff"]["se"] == pytest.approx(math.sqrt(1.0 / 12.0))
+  assert check["verdict"] == "at least matches" and check["beats_beta0_and_ensemble"]
+
+  # A newer data set with BC only has no SGP row: the check stays on "regenerated".
+  level = _add(tmp_path, "newest_bc", _summary(None, [99.0, 99.0, 99.0, 99.0], None,
+                                               refs=(-100.0, 3000.0)))
+  assert [ds["id"] for ds in level["data_sets"]] == ["original", "regenerated", "regenerated-2"]
+  assert report.claim_check(level)["data_set"]["id"] == "regenerated"
+  assert report.claim_check(level)["diff"]["mean"] == pytest.approx(2.5)
+
+  # Differences only within a data set: in "original" run old_bc's BC (the later row) pairs
+  # with run old's SGP (-40, -39, -43, -38: mean -40, se sqrt(14 / 12)); in "regenerated"
+  # run new's rows pair; nothing crosses data sets.
+  text = report.render(report.load_results(str(tmp_path / "results")))
+  assert text.count("#### Data set `") == 3
+  assert "| halfcheetah-medium | regenerated (−100.0 / 2500.0) | 36.5 ± 14.3 |" in text
+  diffs = [line.split(" | ") for line in text.splitlines() if line.startswith("| β 0.2 | BC |")]
+  assert [(d[2], d[4]) for d in diffs] == [("−40.0 ± 1.1", "paired (runs old, old_bc) |"),
+                                           ("2.5 ± 0.3", "paired |")]
+  assert "verdicts of halfcheetah medium on the regenerated halfcheetah data set" in text
+
+
+def test_add_d4rl_refuses_machine_paths(tmp_path):
+  workdir = tmp_path / "run"
+  workdir.mkdir()
+  (workdir / "summary.json").write_text(json.dumps(
+      _summary([1.0, 2.0], [1.0, 2.0], [1.0, 2.0], refs=(0.0, 1.0))))
+  with pytest.raises(ValueError, match="absolute path"):
+    report.add_d4rl(str(workdir / "summary.json"), str(tmp_path / "results"),
+                    command="python -m x --workdir=/home/me/runs/run")
+  assert not (tmp_path / "results").exists()
+  report.check_no_machine_paths({"a": ["runs/x", "m/s", "1 / 2", "https://x.org/a"]}, "ok")

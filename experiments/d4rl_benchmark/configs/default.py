@@ -84,6 +84,13 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
       epochs=10, **train))
   c.bc = ml_collections.ConfigDict(dict(
       hidden=(256, 256), activation="elu", layer_norm=False, epochs=10, **train))
+  # The value beyond the horizon (the "+value" methods): V(x) regressing the data's
+  # discounted Monte-Carlo returns-to-go (`sgp_jax.models.monte_carlo_returns`; a
+  # timeout-cut episode continues with its mean reward: truncated_tail="mean_reward",
+  # or "zero").
+  c.value = ml_collections.ConfigDict(dict(
+      hidden=(128, 128, 128), activation="elu", layer_norm=True, epochs=10,
+      discount=0.99, truncated_tail="mean_reward", **train))
   # Planner (SPEC B.8 halfcheetah rows) and baselines at the same T and iterations.
   c.plan = ml_collections.ConfigDict(dict(
       horizon=8, num_iters=50, learning_rate=0.1, init_std=0.1, warm_start=True,
@@ -91,7 +98,14 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
       betas=dict(table["betas"]), beta_mins=dict(table["beta_mins"]),
       ensemble_beta=1.0,        # paper's ensemble baseline: mean_k J_k + beta Var_k J_k
       state_variance_beta=30.0,  # MOPO-style: beta sum_t tr Var_k f_k (normalised units)
-      num_samples=16, num_elites=4, sample_std=0.3, temperature=1.0))
+      num_samples=16, num_elites=4, sample_std=0.3, temperature=1.0,
+      # "+prior" methods: each solve starts from BC rolled through the model
+      # ("prior"), or from the shifted previous plan completed by BC ("shift+prior").
+      prior_warm_start="prior",
+      value_weight=1.0,  # "+value" methods: cost -sum_t r_hat - value_weight V(x_T)
+      # eval.select_beta: the betas tried on held-out episodes, as multiples of each
+      # method's configured beta (the same grid, so the same budget, for every method).
+      beta_grid=(0.0, 0.3, 1.0, 3.0, 10.0)))
   # Methods evaluated (names in methods.METHODS).
   c.methods = ("sgp", "beta0", "ensemble_cost_var", "ensemble_state_var", "mppi",
                "mppi_score", "mppi_state_var", "cem", "cem_score", "cem_state_var", "bc")
@@ -104,9 +118,14 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
       diagnose_steps=30, render=True,
       # Methods whose benchmark episodes are re-run with every plan recorded: plan
       # error and distance to data at every step ({level}_{method}_episodes.png).
-      diagnose_episodes=()))
+      diagnose_episodes=(),
+      # beta chosen on held-out episodes (their own key, heldout_seed != seed) for
+      # every method with a beta (methods.SELECTED_BETA_METHODS) from plan.beta_grid;
+      # the benchmark episodes then run at the chosen beta, and the configured beta
+      # stays as the row "<method>@<beta>" (the fixed-beta ablation).
+      select_beta=False, heldout_seed=200, heldout_episodes_per_seed=2))
   if size == "gpu":  # SPEC B.8 sizes
-    for name in ("dynamics", "reward", "score", "ensemble"):
+    for name in ("dynamics", "reward", "score", "ensemble", "value"):
       c[name].hidden = (1024,) * 4
       c[name].epochs = 1000
       c[name].batch_size = 2048
