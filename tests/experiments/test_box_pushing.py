@@ -22,6 +22,7 @@ TINY = {"data.num_episodes": 100, "dynamics.epochs": 1, "score.epochs": 1,
 PLOTS = ("trajectories.png", "metrics.png", "stabilisation.png", "episode.gif")
 
 
+@pytest.mark.slow  # CI runs it in step 1b
 def test_launcher_tiny_run_reports_the_simulator(tmp_path):
   args = [config_flag(k, v) for k, v in TINY.items()]
   out = run_launcher("box_pushing", f"--workdir={tmp_path}", *args)

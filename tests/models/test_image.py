@@ -13,6 +13,7 @@ from sgp_jax.systems import pixel_integrator as pix
 SIZE = 8
 
 
+@pytest.mark.slow  # CI runs it in step 1b
 def test_unet_shapes_and_noise_conditioning():
   sigmas = (4.0, 1.0, 0.25)
   net = networks.UNet(size=SIZE, in_channels=2, out_channels=2, features=(4, 8),
