@@ -1,7 +1,9 @@
 """Learned models on one base (`base.NormalizedModel`), saved and loaded in one call.
 
   base           NormalizedModel (network, normalisers, sizes, init, input check,
-                 to_config / from_config), StateActionModel (x and u normalisers)
+                 to_config / from_config), StateActionModel (x and u normalisers),
+                 ScalarRegressionModel (one normalised input, standardised scalar
+                 target: the data-distance and value models)
   dynamics       DynamicsModel, make_dynamics_model, one_step_loss, multi_step_loss
   reward         RewardModel, make_reward_model, reward_loss
   bc             BCPolicy, make_bc_policy, bc_loss, train_bc
@@ -17,7 +19,8 @@
 """
 from sgp_jax.models import (base, bc, data_distance, dynamics, ensemble, image, io, reward,
                             score, value)
-from sgp_jax.models.base import NormalizedModel, StateActionModel
+from sgp_jax.models.base import (NormalizedModel, ScalarRegressionModel,
+                                 StateActionModel)
 from sgp_jax.models.bc import BCPolicy, bc_loss, make_bc_policy, train_bc
 from sgp_jax.models.data_distance import (DataDistanceModel, dde_loss, fit_data_distance,
                                           make_data_distance_model, sample_box)

@@ -15,12 +15,13 @@ its static sizes. `NormalizedModel` gives each of them, once:
                         dispatches on config["model"] (`sgp_jax.models.io.load`)
 
 `StateActionModel` is the base with the two normalisers of (x, u) that dynamics,
-reward and BC models share.
+reward and BC models share; `ScalarRegressionModel` the base of a scalar regression
+on one normalised vector with a standardised target (data distance, value).
 """
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Dict, Mapping
+from typing import Any, Dict, Mapping, Sequence, Tuple
 
 import chex
 import jax.numpy as jnp
@@ -144,6 +145,64 @@ class StateActionModel(NormalizedModel):
     return {"x": self.dim_x, "u": self.dim_u}
 
 
+@struct.dataclass
+class ScalarRegressionModel(NormalizedModel):
+  """y_hat(v) = net(v_bar) * target_scale + target_offset, v_bar = normalizer(v).
+
+  The network regresses the standardised target (y - target_offset) / target_scale
+  from one normalised input vector; a subclass sets `input_name` (how inputs and
+  errors name v) and may store the fields under other config keys (`config_keys`).
+  """
+  net: Any = struct.field(pytree_node=False)
+  normalizer: Normalizer
+  target_scale: Array
+  target_offset: Array
+  input_name = "z"
+
+  @classmethod
+  def create(cls, normalizer: Normalizer, hidden: Sequence[int], activation: str,
+             layer_norm: bool = False, target_scale=1.0,
+             target_offset=0.0) -> "ScalarRegressionModel":
+    """An MLP (hidden, activation, layer_norm) with one output over `normalizer`."""
+    if not float(target_scale) > 0:
+      name = cls.config_keys.get("target_scale", "target_scale")
+      raise ValueError(f"{name} must be > 0, got {target_scale}.")
+    return cls(net=networks.MLP(tuple(hidden), 1, activation, layer_norm),
+               normalizer=normalizer,
+               target_scale=jnp.asarray(target_scale, jnp.float32),
+               target_offset=jnp.asarray(target_offset, jnp.float32))
+
+  @property
+  def dim(self) -> int:
+    return self.normalizer.dim
+
+  @property
+  def input_dims(self) -> Dict[str, int]:
+    return {self.input_name: self.dim}
+
+  def normalized(self, params: Params, v: Array) -> Array:
+    """The standardised prediction for raw v (..., dim); shape v.shape[:-1]."""
+    self.check_input(v)
+    return self.net.apply(params, self.normalizer.normalize(v))[..., 0]
+
+  def __call__(self, params: Params, v: Array) -> Array:
+    """The prediction for raw v (..., dim); shape v.shape[:-1]."""
+    return self.normalized(params, v) * self.target_scale + self.target_offset
+
+  def standardized_error(self, params: Params, v: Array, target: Array) -> Array:
+    """net(v_bar) - (target - target_offset) / target_scale for a batch v (B, dim),
+    target (B,): the residual a loss reduces, in standardised target units."""
+    chex.assert_rank([v, target], [2, 1])
+    standard = (target - self.target_offset) / self.target_scale
+    return self.normalized(params, v) - standard
+
+
+def target_standardization(targets) -> Tuple[Array, Array]:
+  """(scale, offset) = (max(std, 1e-6), mean) of the regression targets (N,)."""
+  targets = jnp.asarray(targets, jnp.float32)
+  return jnp.maximum(jnp.std(targets), 1e-6), jnp.mean(targets)
+
+
 # ------------------------------------------------------------------ encoding
 def _encode(value: Any) -> Any:
   if isinstance(value, NormalizedModel):
@@ -206,4 +265,5 @@ def _upgrade(config: dict) -> dict:
   return config
 
 
-__all__ = ["NormalizedModel", "StateActionModel", "MODEL_TYPES", "FORMAT_VERSION"]
+__all__ = ["NormalizedModel", "StateActionModel", "ScalarRegressionModel",
+           "target_standardization", "MODEL_TYPES", "FORMAT_VERSION"]

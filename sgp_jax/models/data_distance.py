@@ -16,62 +16,36 @@ cosine LR, best checkpoint). The network sees normalised inputs (the box maps to
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
-import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from sgp_jax import distance, networks, training
-from sgp_jax.models.base import NormalizedModel
+from sgp_jax import distance, training
+from sgp_jax.models.base import ScalarRegressionModel, target_standardization
 from sgp_jax.normalization import Normalizer
 from sgp_jax.types import Array, Params, PRNGKey
 
 
 @struct.dataclass
-class DataDistanceModel(NormalizedModel):
-  """E_hat(z) = net(z_bar) * target_scale + target_offset, z_bar = normalizer(z)."""
-  net: Any = struct.field(pytree_node=False)
-  normalizer: Normalizer
-  target_scale: Array
-  target_offset: Array
+class DataDistanceModel(ScalarRegressionModel):
+  """E_hat(z) = net(z_bar) * target_scale + target_offset, z_bar = normalizer(z):
+  the estimated softmin energy for raw z (..., dim), shape z.shape[:-1]."""
   model_type = "data_distance"
   label = "data-distance model"
 
-  @property
-  def dim(self) -> int:
-    return self.normalizer.dim
-
-  @property
-  def input_dims(self) -> Dict[str, int]:
-    return {"z": self.dim}
-
   def expected_inputs(self) -> str:
     return f"z of dim {self.dim}"
-
-  def normalized(self, params: Params, z: Array) -> Array:
-    """The standardised prediction, shape z.shape[:-1]."""
-    self.check_input(z)
-    return self.net.apply(params, self.normalizer.normalize(z))[..., 0]
-
-  def __call__(self, params: Params, z: Array) -> Array:
-    """The estimated softmin energy for raw z (..., dim); shape z.shape[:-1]."""
-    return self.normalized(params, z) * self.target_scale + self.target_offset
 
 
 def make_data_distance_model(low, high, hidden: Sequence[int] = (128, 128, 128, 128),
                              activation: str = "relu", target_scale=1.0,
                              target_offset=0.0) -> DataDistanceModel:
   """A DDE over the box [low, high] (cart-pole: MLP [128]*4, ReLU; SPEC B.6)."""
-  normalizer = Normalizer.from_box(low, high)
-  if not float(target_scale) > 0:
-    raise ValueError(f"target_scale must be > 0, got {target_scale}.")
-  return DataDistanceModel(net=networks.MLP(tuple(hidden), 1, activation),
-                           normalizer=normalizer,
-                           target_scale=jnp.asarray(target_scale, jnp.float32),
-                           target_offset=jnp.asarray(target_offset, jnp.float32))
+  return DataDistanceModel.create(Normalizer.from_box(low, high), hidden, activation,
+                                  target_scale=target_scale, target_offset=target_offset)
 
 
 def sample_box(key: PRNGKey, low, high, num: int) -> Array:
@@ -84,9 +58,7 @@ def sample_box(key: PRNGKey, low, high, num: int) -> Array:
 
 def dde_loss(model: DataDistanceModel, params: Params, z: Array, target: Array) -> Array:
   """L1 loss mean_b |E_hat(z_b) - E(z_b)| in standardised target units."""
-  chex.assert_rank([z, target], [2, 1])
-  standard = (target - model.target_offset) / model.target_scale
-  return jnp.mean(jnp.abs(model.normalized(params, z) - standard))
+  return jnp.mean(jnp.abs(model.standardized_error(params, z, target)))
 
 
 def fit_data_distance(data: Array, low, high, metric=None,
@@ -127,9 +99,9 @@ def fit_data_distance(data: Array, low, high, metric=None,
   key_points, key_init = jax.random.split(key)
   z = sample_box(key_points, low, high, num_points)
   target = distance.softmin_energy(z, data, metric)
-  model = make_data_distance_model(low, high, hidden, activation,
-                                   target_scale=max(float(jnp.std(target)), 1e-6),
-                                   target_offset=float(jnp.mean(target)))
+  scale, offset = target_standardization(target)
+  model = make_data_distance_model(low, high, hidden, activation, target_scale=scale,
+                                   target_offset=offset)
   result = training.train(lambda p, batch, k: dde_loss(model, p, *batch),
                           model.init(key_init), (z, target), config, **train_kwargs)
   return model, result.params, result

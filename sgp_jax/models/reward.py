@@ -8,7 +8,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from sgp_jax import networks
-from sgp_jax.models.base import StateActionModel
+from sgp_jax.models.base import StateActionModel, target_standardization
 from sgp_jax.normalization import Normalizer
 from sgp_jax.types import Array, Params
 
@@ -36,11 +36,10 @@ def make_reward_model(x_normalizer: Normalizer, u_normalizer: Normalizer,
                       rewards, hidden: Sequence[int], activation: str = "elu",
                       layer_norm: bool = False) -> RewardModel:
   """Builds a reward model whose output is standardised by the data's rewards."""
-  rewards = jnp.asarray(rewards)
-  scale = jnp.maximum(jnp.std(rewards), 1e-6)
+  scale, offset = target_standardization(rewards)
   return RewardModel(net=networks.MLP(tuple(hidden), 1, activation, layer_norm),
                      x_normalizer=x_normalizer, u_normalizer=u_normalizer,
-                     reward_scale=scale, reward_offset=jnp.mean(rewards))
+                     reward_scale=scale, reward_offset=offset)
 
 
 def reward_loss(model: RewardModel, params: Params, x: Array, u: Array,

@@ -18,15 +18,13 @@ Saved and loaded like every model (`sgp_jax.models.save` / `load`).
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Sequence, Union
+from typing import Any, Mapping, Sequence, Union
 
-import chex
 import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from sgp_jax import networks
-from sgp_jax.models.base import NormalizedModel
+from sgp_jax.models.base import ScalarRegressionModel, target_standardization
 from sgp_jax.normalization import Normalizer
 from sgp_jax.types import Array, Params
 
@@ -34,48 +32,34 @@ TRUNCATED_TAILS = ("mean_reward", "zero")
 
 
 @struct.dataclass
-class ValueModel(NormalizedModel):
-  """V(x) = net(x_bar) * value_scale + value_offset (standardised by the data's returns)."""
-  net: Any = struct.field(pytree_node=False)
-  x_normalizer: Normalizer
-  value_scale: Array
-  value_offset: Array
+class ValueModel(ScalarRegressionModel):
+  """V(x) = net(x_bar) * value_scale + value_offset (standardised by the data's returns)
+  for raw x (..., dim_x), shape x.shape[:-1]. Its normaliser, scale and offset are
+  named x_normalizer, value_scale and value_offset, also in its config."""
   model_type = "value"
   label = "value model"
+  input_name = "x"
+  config_keys = {"normalizer": "x_normalizer", "target_scale": "value_scale",
+                 "target_offset": "value_offset"}
 
-  @property
-  def dim_x(self) -> int:
-    return self.x_normalizer.dim
-
-  @property
-  def input_dims(self) -> Dict[str, int]:
-    return {"x": self.dim_x}
-
-  def normalized(self, params: Params, x: Array) -> Array:
-    """The standardised value for raw x (..., dim_x); shape (...)."""
-    self.check_input(x)
-    return self.net.apply(params, self.x_normalizer.normalize(x))[..., 0]
-
-  def __call__(self, params: Params, x: Array) -> Array:
-    """V(x) for raw x (..., dim_x); shape (...)."""
-    return self.normalized(params, x) * self.value_scale + self.value_offset
+  # The value model's own names of the common fields (and of its input size).
+  dim_x = property(lambda self: self.dim)
+  x_normalizer = property(lambda self: self.normalizer)
+  value_scale = property(lambda self: self.target_scale)
+  value_offset = property(lambda self: self.target_offset)
 
 
 def make_value_model(x_normalizer: Normalizer, returns, hidden: Sequence[int],
                      activation: str = "elu", layer_norm: bool = False) -> ValueModel:
   """A value model whose output is standardised by the targets `returns` (N,)."""
-  returns = jnp.asarray(returns, jnp.float32)
-  return ValueModel(net=networks.MLP(tuple(hidden), 1, activation, layer_norm),
-                    x_normalizer=x_normalizer,
-                    value_scale=jnp.maximum(jnp.std(returns), 1e-6),
-                    value_offset=jnp.mean(returns))
+  scale, offset = target_standardization(returns)
+  return ValueModel.create(x_normalizer, hidden, activation, layer_norm,
+                           target_scale=scale, target_offset=offset)
 
 
 def value_loss(model: ValueModel, params: Params, x: Array, returns: Array) -> Array:
   """1/2 mean_b (V_bar(x_b) - G_bar_b)^2, x (B, dim_x), returns (B,), standardised."""
-  chex.assert_rank([x, returns], [2, 1])
-  target = (returns - model.value_offset) / model.value_scale
-  return 0.5 * jnp.mean((model.normalized(params, x) - target) ** 2)
+  return 0.5 * jnp.mean(model.standardized_error(params, x, returns) ** 2)
 
 
 def monte_carlo_returns(data: Union[Any, Mapping[str, Any]], discount: float,

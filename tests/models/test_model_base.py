@@ -43,6 +43,22 @@ def test_the_ensemble_config_nests_its_member():
   assert config["member"] == ens.model.to_config() and config["num_members"] == 3
 
 
+def test_scalar_regression_configs_keep_each_kind_s_field_names():
+  """The data-distance and value models share one base; their configs keep the field
+  names of saved runs (the value's normaliser, scale and offset under its own names)."""
+  m = example_models()
+  common = {"model", "format_version", "net"}
+  assert set(m["dde"].to_config()) == common | {"normalizer", "target_scale",
+                                                "target_offset"}
+  value = m["value"]
+  assert set(value.to_config()) == common | {"x_normalizer", "value_scale", "value_offset"}
+  assert (value.dim_x, value.input_dims) == (2, {"x": 2})
+  chex.assert_trees_all_equal((value.x_normalizer, value.value_scale, value.value_offset),
+                              (value.normalizer, value.target_scale, value.target_offset))
+  with pytest.raises(ValueError, match="value_scale must be > 0"):
+    models.make_value_model(value.x_normalizer, [float("nan")], (4,))
+
+
 def test_input_check_names_the_model_and_the_shapes():
   m = example_models()
   cases = [
