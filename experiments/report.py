@@ -5,7 +5,8 @@ README.md from the JSON files alone (deterministic; imports neither JAX nor the 
 `python -m experiments.report --add_d4rl=<workdir>/summary.json` trims a d4rl benchmark
 summary into experiments/results/d4rl_benchmark/<env>-<level>.json (one run per level,
 replacing a run of the same id; the run joins the data set with its references, or starts a
-new one) and regenerates RESULTS.md.
+new one; `--log=<the run's log>` takes each method's seconds from the log's per-method lines)
+and regenerates RESULTS.md.
 `python -m experiments.report --add_cartpole=<workdir>/summary.json` does the same for the
 main job (experiments/results/cartpole_swingup/default.json).
 
@@ -40,14 +41,15 @@ D4RL = "d4rl_benchmark"
 DEFAULT_VERSIONS = {"jax": "0.9.2", "flax": "0.12.6", "optax": "0.2.8"}
 
 METHOD_LABELS = {
-    "sgp": "SGP", "beta0": "β = 0", "bc": "BC",
+    "sgp": "SGP", "sgp+prior": "SGP + BC prior", "sgp+value": "SGP + terminal value",
+    "sgp+prior+value": "SGP + BC prior + terminal value", "beta0": "β = 0", "bc": "BC",
     "ensemble_state_var": "ensemble penalty (MOPO-style state variance)",
     "ensemble_cost_var": "ensemble cost variance (A.9.2)",
     "mppi": "MPPI", "mppi_score": "MPPI + score value", "mppi_state_var": "MPPI + state variance",
     "cem": "CEM", "cem_score": "CEM + score value", "cem_state_var": "CEM + state variance",
 }
 # Order of the methods in the d4rl tables (unknown ones last, by name).
-METHOD_ORDER = ("sgp", "beta0", "ensemble_state_var", "ensemble_cost_var", "mppi", "mppi_score",
+METHOD_ORDER = ("sgp", "sgp+prior", "sgp+value", "sgp+prior+value", "beta0", "ensemble_state_var", "ensemble_cost_var", "mppi", "mppi_score",
                 "mppi_state_var", "cem", "cem_score", "cem_state_var", "bc")
 ENV_ORDER = ("halfcheetah", "hopper", "walker2d", "ant")
 LEVEL_ORDER = ("random", "medium", "medium-replay", "medium-expert", "expert")
@@ -152,6 +154,17 @@ def _write_json(path: str, data: dict) -> None:
 # ----------------------------------------------------------------------------- d4rl
 def base_method(key: str) -> str:
   return key.split("@")[0]
+
+
+def is_sgp(key: str) -> bool:
+  """Whether a method row is SGP: the paper's planner ("sgp") or one of its variants
+  ("sgp+prior", "sgp+value", ..., also "<name>@<beta>"). SGP rows are never baselines."""
+  return base_method(key).startswith("sgp")
+
+
+def is_sgp_variant(key: str) -> bool:
+  """An SGP variant: an SGP row other than the paper's planner ("sgp" at any β)."""
+  return is_sgp(key) and base_method(key) != "sgp"
 
 
 # A path of this machine (/home/..., C:\...) never enters the results: commands and notes name
@@ -291,11 +304,44 @@ def trim_d4rl_summary(summary: dict, run_id: str = "run", command: Optional[str]
   return out
 
 
+# A benchmark log's line per method: "  <level> <method>: <mean> +- <std>  (<seconds> s)".
+_LOG_METHOD_LINE = re.compile(r"^\s*(\S+)\s+(\S+):\s+\S+\s+\+-\s+\S+\s+\((\d+(?:\.\d+)?) s\)\s*$")
+SECONDS_FROM_LOG = ("seconds per method from the run's log (the time to the method's finished "
+                    "episodes, compile included)")
+
+
+def log_seconds(log_text: str) -> dict:
+  """{(level, method): seconds} from the per-method lines of a d4rl benchmark log: each
+  method's seconds including compile, up to its finished episodes."""
+  out = {}
+  for line in log_text.splitlines():
+    m = _LOG_METHOD_LINE.match(line)
+    if m:
+      out[(m.group(1), m.group(2))] = float(m.group(3))
+  return out
+
+
+def set_seconds_from_log(level: dict, run_id: str, seconds: dict) -> dict:
+  """level with run run_id's seconds_including_compile replaced by the log's (log_seconds);
+  the run records that its seconds come from the log. Raises ValueError where the log lacks
+  one of the run's methods."""
+  for run in level["runs"]:
+    if run["id"] != run_id:
+      continue
+    for name, row in run["methods"].items():
+      if (level["level"], name) not in seconds:
+        raise ValueError(f"the log has no line for {level['level']} {name} (run {run_id})")
+      row["seconds_including_compile"] = seconds[(level["level"], name)]
+    run["seconds_source"] = SECONDS_FROM_LOG
+  return level
+
+
 def add_d4rl(summary_path: str, results_dir: str = RESULTS_DIR, run_id: Optional[str] = None,
              command: Optional[str] = None, measured_at_commit: Optional[str] = None,
              bc_paired: bool = True, run_note: Optional[str] = None,
              data_summary_path: Optional[str] = None, data_command: Optional[str] = None,
-             data_commit: Optional[str] = None, data_note: Optional[str] = None) -> list:
+             data_commit: Optional[str] = None, data_note: Optional[str] = None,
+             log_path: Optional[str] = None) -> list:
   """Trims summary_path into results_dir/d4rl_benchmark/<env>-<level>.json; returns the
   paths written.
 
@@ -303,7 +349,9 @@ def add_d4rl(summary_path: str, results_dir: str = RESULTS_DIR, run_id: Optional
   where the level has none, a new data set is appended (the newest), with the behaviour-data
   score from data_summary_path (the make_dataset summary.json, optional) and data_command /
   data_commit / data_note. A run of the same id is replaced, else the run is appended.
-  Nothing with an absolute path is written (ValueError).
+  log_path: the run's log; each method's seconds then come from its per-method line
+  (log_seconds), the time to its finished episodes. Nothing with an absolute path is written
+  (ValueError).
   """
   with open(summary_path) as f:
     summary = json.load(f)
@@ -344,6 +392,9 @@ def add_d4rl(summary_path: str, results_dir: str = RESULTS_DIR, run_id: Optional
     if run_note:
       run["run_note"] = run_note
     level["runs"] = [r for r in level["runs"] if r["id"] != run_id] + [run]
+    if log_path:
+      with open(log_path) as f:
+        set_seconds_from_log(level, run_id, log_seconds(f.read()))
     check_no_machine_paths(level, f"{name}.json")
     levels[path] = level
   written = []
@@ -421,15 +472,29 @@ def claim_data_set(level: dict) -> Optional[dict]:
   return None
 
 
+def _verdict(diff: dict) -> str:
+  """'at least matches' (difference >= 0), 'within noise' (below by at most 2 standard
+  errors) or 'below'."""
+  if diff["mean"] >= 0:
+    return "at least matches"
+  if diff["se"] is not None and diff["mean"] >= -2 * diff["se"]:
+    return "within noise"
+  return "below"
+
+
 def claim_check(level: dict) -> dict:
   """The claim on one level: SGP (at the level's beta) against the best baseline, on ONE data
   set (claim_data_set): rows of other data sets never enter.
 
   Rows come from the benchmark episodes (held-out sweeps excluded); a later run's row of the
-  same method and beta replaces an earlier one. Baseline rows swept on the evaluation
-  episodes are left out. SGP's row is the one at spec_beta; where none was measured, the
-  row of the first fixed beta (flagged); where the best baseline's run has an SGP row of the
-  same beta, that one (same-run pair). 'within noise' = below by at most 2 standard errors.
+  same method and beta replaces an earlier one. Baselines are the rows of methods that are
+  not SGP (is_sgp), less those swept on the evaluation episodes. SGP's row (the verdict) is
+  the paper's planner at spec_beta; where none was measured, the row of the first fixed beta
+  (flagged); where the best baseline's run has an SGP row of the same beta, that one
+  (same-run pair). 'within noise' = below by at most 2 standard errors. The best SGP variant
+  (is_sgp_variant: highest mean of the variants' rows on the data set, not swept on the
+  evaluation episodes, each at its own beta) gets its own difference to the same best
+  baseline and verdict ("variant", "variant_diff", "variant_verdict"; None without variants).
   """
   ds = claim_data_set(level)
   if ds is None:
@@ -438,20 +503,21 @@ def claim_check(level: dict) -> dict:
   current = _current_rows(runs)
   sgp, spec_measured = _sgp_choice(current, level["spec_beta"])
   baselines = [v for (b, _), v in current.items()
-               if b != "sgp" and v[2].get("beta_choice") != SWEPT]
-  out = {"sgp": sgp, "spec_measured": spec_measured, "data_set": ds}
+               if not is_sgp(b) and v[2].get("beta_choice") != SWEPT]
+  variants = [v for (b, _), v in current.items()
+              if is_sgp_variant(b) and v[2].get("beta_choice") != SWEPT]
+  out = {"sgp": sgp, "spec_measured": spec_measured, "data_set": ds, "variant": None,
+         "variant_diff": None, "variant_verdict": None}
   if not baselines:
     return {**out, "best": None, "diff": None, "verdict": "no baseline"}
   best = max(baselines, key=lambda v: v[2]["score"]["mean"])
   sgp = out["sgp"] = _from_run(sgp, best[0])
   diff = difference(sgp[0], sgp[2], best[0], best[1], best[2])
-  if diff["mean"] >= 0:
-    verdict = "at least matches"
-  elif diff["se"] is not None and diff["mean"] >= -2 * diff["se"]:
-    verdict = "within noise"
-  else:
-    verdict = "below"
-  out.update(best=best, diff=diff, verdict=verdict)
+  out.update(best=best, diff=diff, verdict=_verdict(diff))
+  if variants:
+    variant = _from_run(max(variants, key=lambda v: v[2]["score"]["mean"]), best[0])
+    vdiff = difference(variant[0], variant[2], best[0], best[1], best[2])
+    out.update(variant=variant, variant_diff=vdiff, variant_verdict=_verdict(vdiff))
   if level["level"] in CLAIM_LEVELS:
     rivals = [v for (b, _), v in current.items() if b in ("beta0", "ensemble_state_var")
               and v[2].get("beta_choice") != SWEPT]
@@ -513,6 +579,8 @@ def d4rl_headline(results: dict) -> list:
            for v in ("at least matches", "within noise", "below")}
   second = [c["beats_beta0_and_ensemble"] for lv, c in checks if "beats_beta0_and_ensemble" in c]
   below_bc = sum(c["verdict"] == "below" and base_method(c["best"][1]) == "bc" for _, c in checks)
+  with_variant = sum("at least matches" in (c["verdict"], c["variant_verdict"]) for _, c in checks)
+  num_variant = sum(c["variant"] is not None for _, c in checks)
   first_verdict = ("holds" if count["below"] == 0 else
                    "does not hold" if count["below"] == n else "partly")
   second_verdict = ("holds" if all(second) else "does not hold" if not any(second)
@@ -521,7 +589,9 @@ def d4rl_headline(results: dict) -> list:
       {"experiment": "d4rl_benchmark", "spec": "E.9",
        "claim": "SGP-MPC at least matches every baseline (β = 0, ensemble penalties, MPPI and "
                 "CEM with and without the score value, BC) on the locomotion levels",
-       "measured": f"at least matches on {count['at least matches']} of {n} levels, within "
+       "measured": f"at least matches on {count['at least matches']} of {n} levels at the fixed "
+                   f"β, {with_variant} with the best SGP variant (BC prior and / or terminal "
+                   f"value, measured on {num_variant} levels); at the fixed β within "
                    f"noise on {count['within noise']}, below on {count['below']} (below BC on "
                    f"{below_bc} of them)" + _rests_on(checks),
        "verdict": first_verdict},
@@ -602,7 +672,7 @@ def render_d4rl(results: dict) -> list:
          "experiments.report --add_d4rl=<workdir>/summary.json --commit=<hash> --command='<its "
          "command>'` (one file per level, `experiments/results/d4rl_benchmark/<env>-<level>.json`;"
          " `--data_summary=runs/data_<env>/summary.json` records the behaviour data of a new "
-         "data set).",
+         "data set; `--log=<the run's log>` takes each method's seconds from its log line).",
          "",
          "- **Data sets.** Every run records the data set it ran on: env, level and references "
          "(`ref_min_score` / `ref_max_score`, the returns that normalise its scores). A level's "
@@ -630,17 +700,21 @@ def render_d4rl(results: dict) -> list:
          "benchmark episodes of the same data set (rows swept on the evaluation episodes left "
          "out). \"within noise\": below by at most 2 standard errors of the difference (paired "
          "where per-episode scores of the same reset keys exist, else unpaired from the episode "
-         "stds).", "",
+         "stds). SGP variants (a BC prior for the plan, a learned terminal value, or both) are "
+         "SGP, never baselines; the verdict is the paper's SGP at the config's β, and the best "
+         "variant on the same data set (highest mean, at its own β) gets its own difference to "
+         "the same best baseline and verdict.", "",
          "| level | data set (references) | behaviour data | SGP (β) | best baseline | "
-         "SGP − best | verdict | beats β = 0 and ensemble penalty | SGP at held-out β |",
-         "|---|---|---|---|---|---|---|---|---|"]
+         "SGP − best | verdict | best SGP variant (β) | variant − best | variant verdict | "
+         "beats β = 0 and ensemble penalty | SGP at held-out β |",
+         "|---|---|---|---|---|---|---|---|---|---|---|---|"]
   for lv in levels:
     c = claim_check(lv)
     name = f"{lv['env']}-{lv['level']}"
     ds = c["data_set"] or lv["data_sets"][-1]
     head = f"| {name} | {data_set_label(ds)} | {behaviour_cell(ds)} |"
     if c["sgp"] is None:
-      out.append(f"{head} – | – | – | no SGP row | – | – |")
+      out.append(f"{head} – | – | – | no SGP row | – | – | – | – | – |")
       continue
     srow = c["sgp"][2]
     sgp = f"{score_cell(srow)} (β {fmt_beta(srow['beta'])})"
@@ -651,15 +725,19 @@ def render_d4rl(results: dict) -> list:
     if lv["level"] == "medium-replay":
       sgp += " ¹"
     if c["best"] is None:
-      out.append(f"{head} {sgp} | – | – | no baseline row | – | – |")
+      out.append(f"{head} {sgp} | – | – | no baseline row | – | – | – | – | – |")
       continue
     brow = c["best"][2]
     best = f"{_label(c['best'][1])} {score_cell(brow)}"
     beats = {True: "yes", False: "no"}.get(c.get("beats_beta0_and_ensemble"), "–")
     held = c["held_out_pick"]
     held = "–" if held is None else f"{score_cell(held[2])} (β {fmt_beta(held[2]['beta'])})"
-    out.append(f"{head} {sgp} | {best} | {_diff_cell(c['diff'])} | {c['verdict']} | {beats} "
-               f"| {held} |")
+    variant = ("– | – | –" if c["variant"] is None else
+               f"{_label(c['variant'][1])} {score_cell(c['variant'][2])} "
+               f"(β {fmt_beta(c['variant'][2].get('beta'))}) | {_diff_cell(c['variant_diff'])} "
+               f"| {c['variant_verdict']}")
+    out.append(f"{head} {sgp} | {best} | {_diff_cell(c['diff'])} | {c['verdict']} | {variant} "
+               f"| {beats} | {held} |")
   out += ["", "¹ " + MEDIUM_REPLAY_NOTE, ""]
   for lv in levels:
     out += _render_level(lv)
@@ -697,6 +775,11 @@ def _render_level(lv: dict) -> list:
       out += ["Differences SGP − baseline over the same episodes (this data set):", ""]
       out += table(["SGP (β)", "baseline (β)", "difference", "n", "note"], diffs)
       out.append("")
+    variant_diffs = _variant_differences(runs, lv.get("spec_beta"))
+    if variant_diffs:
+      out += ["SGP variants against SGP at the config's β (this data set):", ""]
+      out += table(["SGP variant (β)", "SGP (β)", "difference", "n", "note"], variant_diffs)
+      out.append("")
     for n in ds.get("notes", []):
       out.append(f"- {n}")
     if ds.get("notes"):
@@ -728,6 +811,7 @@ def _render_run(run: dict) -> list:
     total = None
   extra = [total,
            run.get("run_note"),
+           run.get("seconds_source"),
            "versions " + ", ".join(f"{k} {v}" for k, v in run["versions"].items()
                                    if k in ("jax", "brax", "flax", "optax"))]
   out.append("; ".join(e for e in extra if e) + ".")
@@ -750,39 +834,52 @@ def _beta_sort(entry):
   return (beta is None, beta or 0.0)
 
 
+def _sgp_cell(key: str, row: dict) -> str:
+  """An SGP row as the difference tables name it: 'β 0.2' for the paper's SGP, the variant's
+  label and β for a variant."""
+  beta = f"β {fmt_beta(row.get('beta'))}"
+  return f"{_label(key)}, {beta}" if is_sgp_variant(key) else beta
+
+
+def _diff_text(d: dict) -> str:
+  return f"{f1(d['mean'])} ± {d['se']:.1f}" if d["se"] is not None else f1(d["mean"])
+
+
+def _pair_note(d: dict, run_a: dict, run_b: dict) -> str:
+  note = "paired" if d["paired"] else "not paired: BC on other reset keys"
+  return note + (f" (runs {run_a['id']}, {run_b['id']})" if run_a is not run_b else "")
+
+
 def _data_set_differences(runs: list) -> list:
-  """Rows of SGP − baseline within one data set: every SGP row against every baseline row
-  with per-episode scores (the SGP row of the baseline's own run where it has one), then the
-  transcribed runs' notes and paired differences."""
+  """Rows of SGP − baseline within one data set: every SGP row (the paper's SGP, then its
+  variants) against every baseline row with per-episode scores (the SGP row of the
+  baseline's own run where it has one), then the transcribed runs' notes and paired
+  differences. SGP rows are never baselines."""
   rows = []
   current = _current_rows(runs)
-  sgps = sorted((v for (b, _), v in current.items() if b == "sgp" and "scores" in v[2]),
-                key=_beta_sort)
-  bases = sorted((v for (b, _), v in current.items() if b != "sgp" and "scores" in v[2]),
+  sgps = sorted((v for (b, _), v in current.items() if is_sgp(b) and "scores" in v[2]),
+                key=lambda v: (is_sgp_variant(v[1]), _method_order(v[1]), _beta_sort(v)))
+  bases = sorted((v for (b, _), v in current.items() if not is_sgp(b) and "scores" in v[2]),
                  key=lambda v: _method_order(v[1]))
   for s in sgps:
     for b in bases:
-      s_run, _, s_row = _from_run(s, b[0])
+      s_run, s_key, s_row = _from_run(s, b[0])
       d = difference(s_run, s_row, b[0], b[1], b[2])
-      note = "paired" if d["paired"] else "not paired: BC on other reset keys"
-      if s_run is not b[0]:
-        note += f" (runs {s_run['id']}, {b[0]['id']})"
       bname = _label(b[1]) + ("" if b[2].get("beta") is None or base_method(b[1]) == "beta0"
                               else f" (β {fmt_beta(b[2]['beta'])})")
-      rows.append([f"β {fmt_beta(s_row['beta'])}", bname,
-                   f"{f1(d['mean'])} ± {d['se']:.1f}" if d["se"] is not None else f1(d["mean"]),
-                   d["n"], note])
+      rows.append([_sgp_cell(s_key, s_row), bname, _diff_text(d), d["n"],
+                   _pair_note(d, s_run, b[0])])
   for run in runs:
     if run["evaluation"].get("held_out"):
       continue
     methods = run["methods"]
     for skey in sorted(methods, key=_method_order):
-      if base_method(skey) != "sgp" or "scores" in methods[skey]:
+      if not is_sgp(skey) or "scores" in methods[skey]:
         continue
       for bkey in sorted(methods, key=_method_order):
         b = methods[bkey]
         if base_method(bkey) == "bc" and "scores" not in b and not run.get("bc_paired"):
-          rows.append([f"β {fmt_beta(methods[skey]['beta'])}", "BC", "–", None,
+          rows.append([_sgp_cell(skey, methods[skey]), "BC", "–", None,
                        "not paired: BC on other reset keys (no per-episode scores kept)"])
     for p in run.get("paired_differences", []):
       a = methods.get(p["a"], {})
@@ -790,6 +887,28 @@ def _data_set_differences(runs: list) -> list:
                    f"{METHOD_LABELS.get(base_method(p['b']), p['b'])} (β {fmt_beta(p['b_beta'])})",
                    f"{f1(p['mean'])} ± {p['se']:.1f}", p["n"],
                    ("paired" if p["paired"] else "not paired") + f"; transcribed: {p['note']}"])
+  return rows
+
+
+def _variant_differences(runs: list, spec_beta) -> list:
+  """Rows of SGP variant − SGP at the config's β within one data set (per-episode scores on
+  both sides; the SGP row of the variant's own run where it has one): paired where the
+  episodes match (same evaluation key, seeds and episodes), else unpaired."""
+  current = _current_rows(runs)
+  sgp = current.get(("sgp", spec_beta))
+  if sgp is None or "scores" not in sgp[2]:
+    return []
+  variants = sorted((v for (b, _), v in current.items()
+                     if is_sgp_variant(b) and "scores" in v[2]),
+                    key=lambda v: (_method_order(v[1]), _beta_sort(v)))
+  rows = []
+  for v in variants:
+    s_run, _, s_row = _from_run(sgp, v[0])
+    d = difference(v[0], v[2], s_run, "sgp", s_row)
+    note = "paired" if d["paired"] else "not paired: other episodes"
+    note += f" (runs {v[0]['id']}, {s_run['id']})" if v[0] is not s_run else ""
+    rows.append([f"{_label(v[1])} (β {fmt_beta(v[2].get('beta'))})",
+                 f"SGP (β {fmt_beta(s_row.get('beta'))})", _diff_text(d), d["n"], note])
   return rows
 
 
@@ -1201,12 +1320,16 @@ def main(argv=None) -> int:
                  help="the command that made the added d4rl run's data set (a new data set)")
   p.add_argument("--data_commit", default=None, help="the commit whose code made that data set")
   p.add_argument("--data_note", default=None, help="a note on that data set")
+  p.add_argument("--log", default=None,
+                 help="the added d4rl run's log: each method's seconds (including compile) "
+                      "are taken from its per-method line")
   args = p.parse_args(argv)
   if args.add_d4rl:
     for path in add_d4rl(args.add_d4rl, args.results_dir, args.run_id, args.command,
                          args.commit, bc_paired=not args.bc_unpaired, run_note=args.run_note,
                          data_summary_path=args.data_summary, data_command=args.data_command,
-                         data_commit=args.data_commit, data_note=args.data_note):
+                         data_commit=args.data_commit, data_note=args.data_note,
+                         log_path=args.log):
       print(f"wrote {os.path.relpath(path)}")
   if args.add_cartpole:
     with open(args.add_cartpole) as f:

@@ -104,9 +104,11 @@ def evaluate_methods(config, m: dict, params: list, env, metadata: dict, level: 
           num_model_sets=num_seeds, prior=prior)
     return evaluators[cache](models, run_key, beta)
 
-  def summarise(eps, seconds: float) -> dict:
-    return method_summary(np.asarray(eps.returns()), np.asarray(eps.lengths()), metadata,
-                          num_seeds, e.num_steps, seconds)
+  def summarise(eps, start: float) -> dict:
+    # The host copies wait for the device, so the seconds include the episodes' run.
+    returns, lengths = np.asarray(eps.returns()), np.asarray(eps.lengths())
+    return method_summary(returns, lengths, metadata, num_seeds, e.num_steps,
+                          time.time() - start)
 
   def report(name: str, start: float) -> None:
     s = out[name]["score"]
@@ -123,7 +125,7 @@ def evaluate_methods(config, m: dict, params: list, env, metadata: dict, level: 
       evaluate_bc = closed_loop.make_policy_evaluator(
           env, m["bc"].policy_apply, e.episodes_per_seed, num_param_sets=num_seeds)
       episodes[name] = evaluate_bc(closed_loop.stack_models([p["bc"] for p in params]), key)
-      out[name] = summarise(episodes[name], time.time() - start)
+      out[name] = summarise(episodes[name], start)
       report(name, start)
       continue
     base, explicit_beta = launcher.split_method(name)
@@ -138,7 +140,7 @@ def evaluate_methods(config, m: dict, params: list, env, metadata: dict, level: 
       selection_seconds, start = time.time() - start, time.time()
     run_beta = beta if chosen is None else chosen.beta
     episodes[name] = run_planner(name, run_beta, key, e.episodes_per_seed)
-    out[name] = {**summarise(episodes[name], time.time() - start), "beta": run_beta}
+    out[name] = {**summarise(episodes[name], start), "beta": run_beta}
     report(name, start)
     if chosen is not None:
       out[name]["beta_selection"] = {
@@ -151,7 +153,7 @@ def evaluate_methods(config, m: dict, params: list, env, metadata: dict, level: 
         start = time.time()
         episodes[fixed] = (episodes[name] if run_beta == beta
                            else run_planner(fixed, beta, key, e.episodes_per_seed))
-        out[fixed] = {**summarise(episodes[fixed], time.time() - start), "beta": beta,
+        out[fixed] = {**summarise(episodes[fixed], start), "beta": beta,
                       "fixed_beta_ablation": True}
         report(fixed, start)
   return out, episodes

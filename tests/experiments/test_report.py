@@ -178,3 +178,49 @@ def test_add_d4rl_refuses_machine_paths(tmp_path):
                     command="python -m x --workdir=/home/me/runs/run")
   assert not (tmp_path / "results").exists()
   report.check_no_machine_paths({"a": ["runs/x", "m/s", "1 / 2", "https://x.org/a"]}, "ok")
+
+
+def test_sgp_variants_are_sgp_never_baselines(tmp_path):
+  # SGP 10..13 is below BC 20..23 (-10 on every episode); the variant sgp+prior 30, 33, 31, 36
+  # beats BC but must not become the best baseline: BC stays it, and the variant gets its own
+  # verdict against BC.
+  summary = _summary([10.0, 11.0, 12.0, 13.0], [20.0, 21.0, 22.0, 23.0], [0.0, 1.0, 2.0, 3.0],
+                     refs=(-100.0, 2500.0))
+  methods = summary["levels"]["medium"]["methods"]
+  for name, scores in (("sgp+prior", [30.0, 33.0, 31.0, 36.0]),
+                       ("sgp+value", [15.0, 15.0, 15.0, 15.0])):
+    methods[name] = {**methods["sgp"], "scores": scores,
+                     "score": {"mean": sum(scores) / 4, "std": 1.0}}
+  log = tmp_path / "run.log"
+  log.write_text("".join(f"  medium {name:>20}: 1.0 +- 2.0  ({s} s)\n" for name, s in (
+      ("sgp", 61), ("beta0", 62), ("bc", 13), ("sgp+prior", 66), ("sgp+value", 82))))
+  level = _add(tmp_path, "variants", summary, log_path=str(log))
+  assert {k: r["seconds_including_compile"] for k, r in level["runs"][0]["methods"].items()} == {
+      "sgp": 61.0, "beta0": 62.0, "bc": 13.0, "sgp+prior": 66.0, "sgp+value": 82.0}
+  assert all(report.is_sgp(k) for k in ("sgp", "sgp@5", "sgp+prior", "sgp+prior+value@0.4"))
+  assert not any(report.is_sgp(k) for k in ("bc", "beta0", "cem_score"))
+
+  check = report.claim_check(level)
+  assert check["sgp"][1] == "sgp" and check["best"][1] == "bc"
+  assert check["diff"]["mean"] == pytest.approx(-10.0) and check["verdict"] == "below"
+  # Best variant sgp+prior - BC per episode: 10, 12, 9, 13 -> mean 11, var 10 / 3, se sqrt(10/12)
+  assert check["variant"][1] == "sgp+prior" and check["variant_diff"]["paired"]
+  assert check["variant_diff"]["mean"] == pytest.approx(11.0)
+  assert check["variant_diff"]["se"] == pytest.approx(math.sqrt(10.0 / 12.0))
+  assert check["variant_verdict"] == "at least matches"
+
+  results = {report.D4RL: {"halfcheetah-medium": level}}
+  measured = report.d4rl_headline(results)[0]["measured"]
+  assert measured.startswith("at least matches on 0 of 1 levels at the fixed β, 1 with the best "
+                             "SGP variant")
+  assert "below on 1 (below BC on 1 of them)" in measured
+  text = report.render(results)
+  assert "| BC 21.5 ± 1.0 | −10.0 ± 0.0 (paired) | below | SGP + BC prior 32.5 ± 1.0 (β 0.2) " \
+         "| 11.0 ± 0.9 (paired) | at least matches |" in text
+  # Difference tables: the variants are SGP rows against the baselines, never baselines; the
+  # variant - SGP differences are in their own table (sgp+prior - sgp: 20, 22, 19, 23).
+  diffs = [line.split(" | ")[:3] for line in text.splitlines() if line.startswith("| ")]
+  assert ["| SGP + BC prior, β 0.2", "BC", "11.0 ± 0.9"] in diffs
+  assert not any(d[1].startswith("SGP") for d in diffs if d[0] in ("| β 0.2",))
+  assert ["| SGP + BC prior (β 0.2)", "SGP (β 0.2)", "21.0 ± 0.9"] in diffs
+  assert "seconds per method from the run's log" in text
