@@ -780,15 +780,15 @@ def _render_level(lv: dict) -> list:
       out += ["SGP variants against SGP at the config's β (this data set):", ""]
       out += table(["SGP variant (β)", "SGP (β)", "difference", "n", "note"], variant_diffs)
       out.append("")
-    for n in ds.get("notes", []):
-      out.append(f"- {n}")
-    if ds.get("notes"):
-      out.append("")
-  for n in lv.get("notes", []):
-    out.append(f"- {n}")
-  if lv.get("notes"):
-    out.append("")
+    out += _bullets(ds.get("notes"))
+  out += _bullets(lv.get("notes"))
   return out
+
+
+def _bullets(notes) -> list:
+  """Markdown bullets, one per note, then a blank line (nothing for no notes)."""
+  notes = list(notes or [])
+  return [f"- {n}" for n in notes] + ([""] if notes else [])
 
 
 def _render_run(run: dict) -> list:
@@ -944,10 +944,7 @@ def render_card(card: dict, path: str) -> list:
   out.append("")
   for t in card.get("tables", []):
     out += [f"{t['title']}:", ""] + table(t["columns"], t["rows"]) + [""]
-  for note in card.get("notes", []):
-    out.append(f"- {note}")
-  if card.get("notes"):
-    out.append("")
+  out += _bullets(card.get("notes"))
   return out
 
 
