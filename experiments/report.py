@@ -1075,14 +1075,18 @@ def _bp_rows(s: dict) -> list:
   return rows
 
 
+def _index_header(index: dict) -> list:
+  """The heading of an experiment with several summaries, and its setup bullets."""
+  return ([f"### {index['title']} (SPEC {index['spec']})", ""]
+          + [f"- {s}" for s in index["setup"]] + [""])
+
+
 def render_box_pushing(results: dict) -> list:
   bp = results.get("box_pushing", {})
   index = bp.get("index")
   if index is None:
     return []
-  out = [f"### {index['title']} (SPEC {index['spec']})", ""]
-  out += [f"- {s}" for s in index["setup"]]
-  out.append("")
+  out = _index_header(index)
   cols = ["method", "β", "success (per goal: left / centre / right)", "final pos. error [cm]",
           "final angle error [°]",
           "rigidity of predicted keypoints [mm]", "its max per episode [mm]",
@@ -1156,8 +1160,7 @@ def render_pixels(results: dict) -> list:
   index = px.get("index")
   if index is None:
     return []
-  out = [f"### {index['title']} (SPEC {index['spec']})", ""]
-  out += [f"- {s}" for s in index["setup"]] + [""]
+  out = _index_header(index)
   for name, meta in index["summaries"].items():
     s = px.get(name)
     if s is None:
