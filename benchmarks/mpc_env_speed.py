@@ -11,7 +11,8 @@ steps / run seconds) and the run's seconds per env step against "sgp"'s
 (extra_ms_per_env_step, when "sgp" ran first at the same size): the cost of the
 prior and of the value per env step.
 
-  PYTHONPATH=. python benchmarks/mpc_env_speed.py --episodes=1,64 --steps=50
+  PYTHONPATH=. python benchmarks/mpc_env_speed.py --episodes=1,15 --steps=50
+      (the benchmark's CPU nets; 15 = its 3 seeds x 5 episodes in one vmapped call)
   PYTHONPATH=. python benchmarks/mpc_env_speed.py --episodes=1 --steps=5 --hidden=32,32
       (quick check)
 """
@@ -31,17 +32,19 @@ from sgp_jax.types import Transitions
 
 def main():
   parser = argparse.ArgumentParser()
-  parser.add_argument("--episodes", default="1,64")
+  parser.add_argument("--episodes", default="1,15")
   parser.add_argument("--steps", type=int, default=50)
-  parser.add_argument("--hidden", default="256,256,256")
+  parser.add_argument("--hidden", default="",
+                      help="every net's hidden sizes, e.g. 256,256,256; default: the "
+                           "benchmark config's CPU sizes")
   parser.add_argument("--env", default="halfcheetah")
   parser.add_argument("--backend", default="positional")
   parser.add_argument("--methods", default="sgp,sgp+prior,sgp+value")
   args = parser.parse_args()
   config = default.get_config()
-  hidden = tuple(int(h) for h in args.hidden.split(","))
-  for section in ("dynamics", "reward", "score", "ensemble", "bc", "value"):
-    config[section].hidden = hidden
+  if args.hidden:
+    for section in ("dynamics", "reward", "score", "ensemble", "bc", "value"):
+      config[section].hidden = tuple(int(h) for h in args.hidden.split(","))
   names = args.methods.split(",")
   methods.check_methods(names)
   env = envs.make_env(args.env, args.backend, episode_length=args.steps)
@@ -78,7 +81,8 @@ def main():
           "benchmark": "sgp_mpc_env_steps", "method": name, "env": args.env,
           "backend": args.backend, "episodes": p, "steps": args.steps,
           "horizon": config.plan.horizon, "num_iters": config.plan.num_iters,
-          "hidden": list(hidden), "first_call_s": round(compile_s, 2),
+          "hidden": {k: list(config[k].hidden) for k in ("dynamics", "score", "bc", "value")},
+          "first_call_s": round(compile_s, 2),
           "run_s": round(run_s, 3), "env_steps_taken": taken,
           "env_steps_per_s": round(taken / run_s, 1),
           "ms_per_env_step": round(1e3 * s_per_step, 3), **extra,
