@@ -55,6 +55,7 @@ ENV_ORDER = ("halfcheetah", "hopper", "walker2d", "ant")
 LEVEL_ORDER = ("random", "medium", "medium-replay", "medium-expert", "expert")
 CLAIM_LEVELS = ("medium", "medium-expert")  # second half of the claim
 SWEPT = "swept on the evaluation episodes"
+HELD_OUT = "picked on held-out episodes"
 MEDIUM_REPLAY_NOTE = (
     "medium-replay: our medium-replay data set (episodes of the uniform policy and of every SAC "
     "checkpoint up to the medium one, a stand-in for D4RL's replay buffer) approximates D4RL's; "
@@ -293,15 +294,59 @@ def trim_d4rl_summary(summary: dict, run_id: str = "run", command: Optional[str]
              "scores": scores}
       if base_method(name) != "bc":
         row["beta_choice"] = "fixed"
+      if r.get("beta_selection"):
+        row["beta_choice"] = HELD_OUT
+        row["beta_selection"] = trim_beta_selection(r["beta_selection"])
       methods[name] = row
     run = {"id": run_id, "source": "summary", "measured_at_commit": measured_at_commit,
            "command": command, "evaluation": evaluation, "versions": versions,
            "bc_paired": bool(bc_paired), "methods": methods}
+    if entry.get("episode_diagnostics"):
+      run["episode_diagnostics"] = {m: digest_episode_diagnosis(d)
+                                    for m, d in entry["episode_diagnostics"].items()}
     if "total_seconds" in summary:
       run["total_seconds"] = round(float(summary["total_seconds"]), 1)
     out[f"{env}-{level}"] = {"env": env, "level": level, "spec_beta": betas.get(level),
                              "data": data, "run": run}
   return out
+
+
+def _round(x, digits: int = 3):
+  return None if x is None else round(float(x), digits)
+
+
+def _mean(values) -> Optional[float]:
+  values = list(values)
+  return _round(sum(values) / len(values)) if values else None
+
+
+def trim_beta_selection(sel: dict) -> dict:
+  """A method's held-out beta sweep (`evaluation.evaluate_methods`'s "beta_selection"):
+  the grid, each beta's mean score and standard error over the held-out episodes, the pick."""
+  return {"beta": sel["beta"], "betas": [_round(b, 6) for b in sel["betas"]],
+          "mean_scores": [_round(m) for m in sel["mean_scores"]],
+          "stderrs": [_round(e) for e in sel["stderrs"]],
+          "num_episodes": sel.get("num_episodes"), "heldout_seed": sel.get("heldout_seed"),
+          "configured_beta": sel.get("configured_beta")}
+
+
+def digest_episode_diagnosis(diag: dict) -> dict:
+  """A method's episode diagnosis (`diagnostics.diagnose_episodes`) in a few numbers: how many
+  episodes fell, and the plan error and the executed (x, u)'s distance to the data over the
+  last `window` steps of the episodes that fell and of those that did not."""
+  eps = diag["episodes"]
+  fell = [e for e in eps if e["fell"]]
+  kept = [e for e in eps if not e["fell"]]
+  return {"beta": diag.get("beta"), "window": diag.get("window"),
+          "in_data_distance": _round(diag.get("in_data_distance")),
+          "num_episodes": len(eps), "num_fell": len(fell),
+          "fell_lengths": sorted(e["length"] for e in fell),
+          "data_distance_last": {"fell": _mean(e["data_distance_last"] for e in fell),
+                                 "survived": _mean(e["data_distance_last"] for e in kept)},
+          "data_distance_mean": {"fell": _mean(e["data_distance_mean"] for e in fell),
+                                 "survived": _mean(e["data_distance_mean"] for e in kept)},
+          "plan_error_last": {"fell": _mean(e["plan_error_last"] for e in fell),
+                              "survived": _mean(e["plan_error_last"] for e in kept)}}
 
 
 # A benchmark log's line per method: "  <level> <method>: <mean> +- <std>  (<seconds> s)".
@@ -524,7 +569,7 @@ def claim_check(level: dict) -> dict:
     out["beats_beta0_and_ensemble"] = all(
         sgp[2]["score"]["mean"] > v[2]["score"]["mean"] for v in rivals)
   held = [v for (b, _), v in current.items()
-          if b == "sgp" and v[2].get("beta_choice") == "picked on held-out episodes"]
+          if b == "sgp" and v[2].get("beta_choice") == HELD_OUT]
   out["held_out_pick"] = held[-1] if held else None
   return out
 
@@ -826,7 +871,35 @@ def _render_run(run: dict) -> list:
   out += table(["method", "β", "β choice", "score", "seed means (seeds 0, 1, 2)",
                 "mean episode length", "s"], rows)
   out.append("")
-  return out
+  notes = [_selection_note(key, run["methods"][key]) for key in
+           sorted(run["methods"], key=_method_order) if run["methods"][key].get("beta_selection")]
+  notes += [_diagnosis_note(key, d) for key, d in
+            sorted(run.get("episode_diagnostics", {}).items(), key=lambda kv: _method_order(kv[0]))]
+  return out + _bullets(notes)
+
+
+def _selection_note(key: str, row: dict) -> str:
+  sel = row["beta_selection"]
+  grid = "; ".join(f"β {fmt_beta(b)}: {f1(m)}" + (f" ± {e:.1f}" if e is not None else "")
+                   for b, m, e in zip(sel["betas"], sel["mean_scores"], sel["stderrs"]))
+  return (f"{_label(key)}: β {fmt_beta(sel['beta'])} picked on held-out episodes (key "
+          f"PRNGKey({sel.get('heldout_seed')}), {sel.get('num_episodes')} episodes, mean score ± "
+          f"standard error per β: {grid}); the configured β {fmt_beta(sel.get('configured_beta'))} "
+          "is the fixed-β row.")
+
+
+def _diagnosis_note(key: str, d: dict) -> str:
+  def pair(stat):
+    return (f"{fmt(stat['fell'])} in the episodes that fell, "
+            f"{fmt(stat['survived'])} in those that did not")
+  fell = (f"{d['num_fell']} of {d['num_episodes']} episodes fell (at steps "
+          f"{', '.join(str(n) for n in d['fell_lengths'])})" if d["num_fell"] else
+          f"none of {d['num_episodes']} episodes fell")
+  return (f"Episode diagnosis of {_label(key)} (β {fmt_beta(d.get('beta'))}, its benchmark "
+          f"episodes re-run with every plan recorded): {fell}. Over the last {d['window']} steps "
+          f"the executed (x, u) is at distance {pair(d['data_distance_last'])} from the nearest "
+          f"data point (the data's own median nearest distance: {fmt(d['in_data_distance'])}); "
+          f"the plan's end-state error against the true env is {pair(d['plan_error_last'])}.")
 
 
 def _beta_sort(entry):

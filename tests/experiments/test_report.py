@@ -224,3 +224,45 @@ def test_sgp_variants_are_sgp_never_baselines(tmp_path):
   assert not any(d[1].startswith("SGP") for d in diffs if d[0] in ("| β 0.2",))
   assert ["| SGP + BC prior (β 0.2)", "SGP (β 0.2)", "21.0 ± 0.9"] in diffs
   assert "seconds per method from the run's log" in text
+
+
+def test_held_out_beta_and_episode_diagnosis_enter_the_results(tmp_path):
+  # SGP's beta picked on held-out episodes (grid 0.2 x (0.3, 1, 3)); its fixed-beta ablation
+  # row sgp@0.2; an episode diagnosis of SGP where two of four episodes fell.
+  summary = _summary([10.0, 11.0, 12.0, 13.0], [20.0, 21.0, 22.0, 23.0], [0.0, 1.0, 2.0, 3.0],
+                     sgp_beta=0.6)
+  entry = summary["levels"]["medium"]
+  methods = entry["methods"]
+  methods["sgp"]["beta_selection"] = {
+      "beta": 0.6, "betas": [0.06, 0.2, 0.6], "mean_scores": [1.0, 5.0, 9.0],
+      "stderrs": [0.5, 0.5, 0.5], "num_episodes": 2, "heldout_seed": 200,
+      "configured_beta": 0.2, "grid_multiples": [0.3, 1.0, 3.0]}
+  methods["sgp@0.2"] = {**methods["beta0"], "beta": 0.2, "fixed_beta_ablation": True,
+                        "scores": [5.0, 5.0, 5.0, 5.0], "score": {"mean": 5.0, "std": 0.0}}
+  ep = lambda fell, length, dist: {"seed": 0, "score": 1.0, "length": length, "fell": fell,
+                                   "plan_error_mean": 0.1, "plan_error_last": 0.4 if fell else 0.2,
+                                   "data_distance_mean": 0.1, "data_distance_last": dist}
+  entry["episode_diagnostics"] = {"sgp": {
+      "method": "sgp", "beta": 0.6, "window": 20, "in_data_distance": 0.15,
+      "episodes": [ep(True, 300, 0.3), ep(True, 500, 0.5), ep(False, 1000, 0.1),
+                   ep(False, 1000, 0.2)]}}
+  level = _add(tmp_path, "sel", summary)
+  run = level["runs"][0]
+  assert run["methods"]["sgp"]["beta_choice"] == report.HELD_OUT
+  assert run["methods"]["sgp@0.2"]["beta_choice"] == "fixed"
+  assert run["methods"]["sgp"]["beta_selection"]["betas"] == [0.06, 0.2, 0.6]
+  digest = run["episode_diagnostics"]["sgp"]
+  assert digest["num_fell"] == 2 and digest["fell_lengths"] == [300, 500]
+  assert digest["data_distance_last"] == {"fell": 0.4, "survived": 0.15}
+  assert digest["plan_error_last"] == {"fell": 0.4, "survived": 0.2}
+
+  check = report.claim_check(level)
+  # The verdict is SGP at the config's beta (0.2, the fixed-beta row); the held-out pick has
+  # its own column.
+  assert check["sgp"][1] == "sgp@0.2" and check["spec_measured"]
+  assert check["held_out_pick"][1] == "sgp"
+  text = report.render(report.load_results(str(tmp_path / "results")))
+  assert ("SGP: β 0.6 picked on held-out episodes (key PRNGKey(200), 2 episodes, mean score "
+          "± standard error per β: β 0.06: 1.0 ± 0.5; β 0.2: 5.0 ± 0.5; β 0.6: 9.0 ± 0.5)") in text
+  assert "2 of 4 episodes fell (at steps 300, 500)" in text
+  assert "distance 0.4 in the episodes that fell, 0.15 in those that did not" in text
