@@ -54,6 +54,10 @@ METHOD_ORDER = ("sgp", "sgp+prior", "sgp+value", "sgp+prior+value", "beta0", "en
 ENV_ORDER = ("halfcheetah", "hopper", "walker2d", "ant")
 LEVEL_ORDER = ("random", "medium", "medium-replay", "medium-expert", "expert")
 CLAIM_LEVELS = ("medium", "medium-expert")  # second half of the claim
+# The baselines of the claim (SPEC E.9): beta = 0, both ensemble penalties, MPPI and CEM with
+# and without the score value, BC.
+E9_BASELINES = ("beta0", "ensemble_cost_var", "ensemble_state_var", "mppi", "mppi_score", "cem",
+                "cem_score", "bc")
 SWEPT = "swept on the evaluation episodes"
 HELD_OUT = "picked on held-out episodes"
 MEDIUM_REPLAY_NOTE = (
@@ -551,8 +555,10 @@ def claim_check(level: dict) -> dict:
                if not is_sgp(b) and v[2].get("beta_choice") != SWEPT]
   variants = [v for (b, _), v in current.items()
               if is_sgp_variant(b) and v[2].get("beta_choice") != SWEPT]
+  run_bases = {base_method(v[1]) for v in baselines}
   out = {"sgp": sgp, "spec_measured": spec_measured, "data_set": ds, "variant": None,
-         "variant_diff": None, "variant_verdict": None}
+         "variant_diff": None, "variant_verdict": None,
+         "baselines_missing": [b for b in E9_BASELINES if b not in run_bases]}
   if not baselines:
     return {**out, "best": None, "diff": None, "verdict": "no baseline"}
   best = max(baselines, key=lambda v: v[2]["score"]["mean"])
@@ -625,6 +631,7 @@ def d4rl_headline(results: dict) -> list:
   second = [c["beats_beta0_and_ensemble"] for lv, c in checks if "beats_beta0_and_ensemble" in c]
   below_bc = sum(c["verdict"] == "below" and base_method(c["best"][1]) == "bc" for _, c in checks)
   with_variant = sum("at least matches" in (c["verdict"], c["variant_verdict"]) for _, c in checks)
+  complete = sum(not c["baselines_missing"] for _, c in checks)
   num_variant = sum(c["variant"] is not None for _, c in checks)
   first_verdict = ("holds" if count["below"] == 0 else
                    "does not hold" if count["below"] == n else "partly")
@@ -638,7 +645,9 @@ def d4rl_headline(results: dict) -> list:
                    f"β, {with_variant} with the best SGP variant (BC prior and / or terminal "
                    f"value, measured on {num_variant} levels); at the fixed β within "
                    f"noise on {count['within noise']}, below on {count['below']} (below BC on "
-                   f"{below_bc} of them)" + _rests_on(checks),
+                   f"{below_bc} of them); every E.9 baseline was run on {complete} of the "
+                   f"{n} levels' data sets, the others against the baselines run on theirs "
+                   "(the claim table's last column)" + _rests_on(checks),
        "verdict": first_verdict},
       {"experiment": "d4rl_benchmark", "spec": "E.9",
        "claim": "SGP beats β = 0 and the ensemble penalty on medium and medium-expert",
@@ -751,15 +760,16 @@ def render_d4rl(results: dict) -> list:
          "the same best baseline and verdict.", "",
          "| level | data set (references) | behaviour data | SGP (β) | best baseline | "
          "SGP − best | verdict | best SGP variant (β) | variant − best | variant verdict | "
-         "beats β = 0 and ensemble penalty | SGP at held-out β |",
-         "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+         "beats β = 0 and ensemble penalty | SGP at held-out β | E.9 baselines not run on "
+         "this data set |",
+         "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
   for lv in levels:
     c = claim_check(lv)
     name = f"{lv['env']}-{lv['level']}"
     ds = c["data_set"] or lv["data_sets"][-1]
     head = f"| {name} | {data_set_label(ds)} | {behaviour_cell(ds)} |"
     if c["sgp"] is None:
-      out.append(f"{head} – | – | – | no SGP row | – | – | – | – | – |")
+      out.append(f"{head} – | – | – | no SGP row | – | – | – | – | – | – |")
       continue
     srow = c["sgp"][2]
     sgp = f"{score_cell(srow)} (β {fmt_beta(srow['beta'])})"
@@ -770,7 +780,7 @@ def render_d4rl(results: dict) -> list:
     if lv["level"] == "medium-replay":
       sgp += " ¹"
     if c["best"] is None:
-      out.append(f"{head} {sgp} | – | – | no baseline row | – | – | – | – | – |")
+      out.append(f"{head} {sgp} | – | – | no baseline row | – | – | – | – | – | – |")
       continue
     brow = c["best"][2]
     best = f"{_label(c['best'][1])} {score_cell(brow)}"
@@ -781,8 +791,9 @@ def render_d4rl(results: dict) -> list:
                f"{_label(c['variant'][1])} {score_cell(c['variant'][2])} "
                f"(β {fmt_beta(c['variant'][2].get('beta'))}) | {_diff_cell(c['variant_diff'])} "
                f"| {c['variant_verdict']}")
+    missing = ", ".join(_label(b) for b in c["baselines_missing"]) or "none"
     out.append(f"{head} {sgp} | {best} | {_diff_cell(c['diff'])} | {c['verdict']} | {variant} "
-               f"| {beats} | {held} |")
+               f"| {beats} | {held} | {missing} |")
   out += ["", "¹ " + MEDIUM_REPLAY_NOTE, ""]
   for lv in levels:
     out += _render_level(lv)
