@@ -21,6 +21,8 @@ Files under experiments/results/<experiment>/:
     that paired differences are computed from). Differences and the claim check never mix
     data sets: a level's claim rests on its newest data set with an SGP row at the config's
     beta;
+  - d4rl_data/*.json: cards on the benchmark's data sets (the behaviour policies beside brax's
+    published settings), shown in the d4rl section;
   - box_pushing/*.json, pixels/*.json: the launchers' own summaries, with an index.json
     naming their commands.
 """
@@ -37,6 +39,7 @@ RESULTS_DIR = os.path.join(HERE, "results")
 RESULTS_MD = os.path.join(HERE, "RESULTS.md")
 README_MD = os.path.join(os.path.dirname(HERE), "README.md")
 D4RL = "d4rl_benchmark"
+D4RL_DATA = "d4rl_data"  # cards on the benchmark's data sets (the behaviour policies)
 
 DEFAULT_VERSIONS = {"jax": "0.9.2", "flax": "0.12.6", "optax": "0.2.8"}
 
@@ -795,6 +798,8 @@ def render_d4rl(results: dict) -> list:
     out.append(f"{head} {sgp} | {best} | {_diff_cell(c['diff'])} | {c['verdict']} | {variant} "
                f"| {beats} | {held} | {missing} |")
   out += ["", "¹ " + MEDIUM_REPLAY_NOTE, ""]
+  for name, card in results.get(D4RL_DATA, {}).items():
+    out += render_card(card, f"experiments/results/{D4RL_DATA}/{name}.json")
   for lv in levels:
     out += _render_level(lv)
   return out
