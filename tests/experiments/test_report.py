@@ -261,8 +261,13 @@ def test_held_out_beta_and_episode_diagnosis_enter_the_results(tmp_path):
   # its own column.
   assert check["sgp"][1] == "sgp@0.2" and check["spec_measured"]
   assert check["held_out_pick"][1] == "sgp"
+  # Beats beta = 0, but the ensemble penalty was not run: the table says so.
+  assert check["beats_beta0_and_ensemble"] and not check["ensemble_penalty_run"]
+  assert "ensemble penalty (MOPO-style state variance)" in ", ".join(
+      report._label(b) for b in check["baselines_missing"])
   text = report.render(report.load_results(str(tmp_path / "results")))
   assert ("SGP: β 0.6 picked on held-out episodes (key PRNGKey(200), 2 episodes, mean score "
           "± standard error per β: β 0.06: 1.0 ± 0.5; β 0.2: 5.0 ± 0.5; β 0.6: 9.0 ± 0.5)") in text
   assert "2 of 4 episodes fell (at steps 300, 500)" in text
+  assert "yes (β = 0 only: the ensemble penalty was not run)" in text
   assert "distance 0.4 in the episodes that fell, 0.15 in those that did not" in text
