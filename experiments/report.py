@@ -919,10 +919,11 @@ def _diagnosis_note(key: str, d: dict) -> str:
           f"{', '.join(str(n) for n in d['fell_lengths'])})" if d["num_fell"] else
           f"none of {d['num_episodes']} episodes fell")
   return (f"Episode diagnosis of {_label(key)} (β {fmt_beta(d.get('beta'))}, its benchmark "
-          f"episodes re-run with every plan recorded): {fell}. Over the last {d['window']} steps "
-          f"the executed (x, u) is at distance {pair(d['data_distance_last'])} from the nearest "
-          f"data point (the data's own median nearest distance: {fmt(d['in_data_distance'])}); "
-          f"the plan's end-state error against the true env is {pair(d['plan_error_last'])}.")
+          f"episodes re-run with every plan recorded): {fell}. Over an episode's last "
+          f"{d['window']} steps, the executed (x, u)'s distance to the nearest data point is "
+          f"{pair(d['data_distance_last'])} (the data's own median nearest distance: "
+          f"{fmt(d['in_data_distance'])}), and the plan's end-state error against the true env "
+          f"is {pair(d['plan_error_last'])}.")
 
 
 def _beta_sort(entry):

@@ -270,4 +270,5 @@ def test_held_out_beta_and_episode_diagnosis_enter_the_results(tmp_path):
           "± standard error per β: β 0.06: 1.0 ± 0.5; β 0.2: 5.0 ± 0.5; β 0.6: 9.0 ± 0.5)") in text
   assert "2 of 4 episodes fell (at steps 300, 500)" in text
   assert "yes (β = 0 only: the ensemble penalty was not run)" in text
-  assert "distance 0.4 in the episodes that fell, 0.15 in those that did not" in text
+  assert ("distance to the nearest data point is 0.4 in the episodes that fell, 0.15 in those "
+          "that did not") in text
