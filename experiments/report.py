@@ -652,8 +652,8 @@ def d4rl_headline(results: dict) -> list:
                    f"value, measured on {num_variant} levels); at the fixed β within "
                    f"noise on {count['within noise']}, below on {count['below']} (below BC on "
                    f"{below_bc} of them); every E.9 baseline was run on {complete} of the "
-                   f"{n} levels' data sets, the others against the baselines run on theirs "
-                   "(the claim table's last column)" + _rests_on(checks),
+                   f"{n} levels' data sets (the claim table's last column names those not run; "
+                   "a verdict is against the baselines run)" + _rests_on(checks),
        "verdict": first_verdict},
       {"experiment": "d4rl_benchmark", "spec": "E.9",
        "claim": "SGP beats β = 0 and the ensemble penalty on medium and medium-expert",
