@@ -611,16 +611,20 @@ def _diff_cell(diff: dict) -> str:
 
 def _rests_on(checks) -> str:
   """Which data set the verdicts rest on, where a level has more than one."""
-  newer = {}
+  newer, on_first = {}, 0
   for lv, c in checks:
     if c["data_set"]["id"] != lv["data_sets"][0]["id"]:
       key = (lv["env"], c["data_set"]["id"], refs_cell(c["data_set"]))
       newer.setdefault(key, []).append(lv["level"])
+    else:
+      on_first += 1
   if not newer:
     return ""
-  parts = [f"{env} {', '.join(levels)} on the {ds_id} {env} data set (references {refs})"
+  parts = [(f"{env}" if len(levels) == len(LEVEL_ORDER) else f"{env} {', '.join(levels)}")
+           + f" on the {ds_id} {env} data set (references {refs})"
            for (env, ds_id, refs), levels in newer.items()]
-  return "; verdicts of " + "; ".join(parts) + ", the other levels on the earlier data sets"
+  return ("; verdicts of " + "; ".join(parts)
+          + (", the other levels on the earlier data sets" if on_first else ""))
 
 
 def d4rl_headline(results: dict) -> list:
