@@ -52,8 +52,9 @@ METHOD_LABELS = {
     "cem": "CEM", "cem_score": "CEM + score value", "cem_state_var": "CEM + state variance",
 }
 # Order of the methods in the d4rl tables (unknown ones last, by name).
-METHOD_ORDER = ("sgp", "sgp+prior", "sgp+value", "sgp+prior+value", "beta0", "ensemble_state_var", "ensemble_cost_var", "mppi", "mppi_score",
-                "mppi_state_var", "cem", "cem_score", "cem_state_var", "bc")
+METHOD_ORDER = ("sgp", "sgp+prior", "sgp+value", "sgp+prior+value", "beta0", "ensemble_state_var",
+                "ensemble_cost_var", "mppi", "mppi_score", "mppi_state_var", "cem", "cem_score",
+                "cem_state_var", "bc")
 ENV_ORDER = ("halfcheetah", "hopper", "walker2d", "ant")
 LEVEL_ORDER = ("random", "medium", "medium-replay", "medium-expert", "expert")
 CLAIM_LEVELS = ("medium", "medium-expert")  # second half of the claim
@@ -773,8 +774,8 @@ def render_d4rl(results: dict) -> list:
          "the same best baseline and verdict.", "",
          "| level | data set (references) | behaviour data | SGP (β) | best baseline | "
          "SGP − best | verdict | best SGP variant (β) | variant − best | variant verdict | "
-         "beats β = 0 and ensemble penalty | SGP (or variant) at held-out β | E.9 baselines not run on "
-         "this data set |",
+         "beats β = 0 and ensemble penalty | SGP (or variant) at held-out β | "
+         "E.9 baselines not run on this data set |",
          "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
   for lv in levels:
     c = claim_check(lv)
