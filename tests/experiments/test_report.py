@@ -261,6 +261,10 @@ def test_held_out_beta_and_episode_diagnosis_enter_the_results(tmp_path):
   # its own column.
   assert check["sgp"][1] == "sgp@0.2" and check["spec_measured"]
   assert check["held_out_pick"][1] == "sgp"
+  # ... and SGP at the held-out beta competes as a variant (its own difference and verdict).
+  assert check["variant"][1] == "sgp" and check["variant"][2]["beta"] == 0.6
+  assert check["variant_diff"]["paired"] and check["variant_verdict"] in (
+      "at least matches", "within noise", "below")
   # Beats beta = 0, but the ensemble penalty was not run: the table says so.
   assert check["beats_beta0_and_ensemble"] and not check["ensemble_penalty_run"]
   assert "ensemble penalty (MOPO-style state variance)" in ", ".join(
@@ -269,6 +273,7 @@ def test_held_out_beta_and_episode_diagnosis_enter_the_results(tmp_path):
   assert ("SGP: β 0.6 picked on held-out episodes (key PRNGKey(200), 2 episodes, mean score "
           "± standard error per β: β 0.06: 1.0 ± 0.5; β 0.2: 5.0 ± 0.5; β 0.6: 9.0 ± 0.5)") in text
   assert "2 of 4 episodes fell (at steps 300, 500)" in text
+  assert "| SGP at the held-out β 11.5 ± " in text
   assert "yes (β = 0 only: the ensemble penalty was not run)" in text
   assert ("distance to the nearest data point is 0.4 in the episodes that fell, 0.15 in those "
           "that did not") in text
