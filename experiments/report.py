@@ -251,6 +251,44 @@ def data_sets_with_runs(level: dict) -> list:
           for ds in level["data_sets"]]
 
 
+# The learned models whose training epochs a run records (its config's); runs whose models
+# had other epochs are never compared with each other.
+MODEL_EPOCHS = ("dynamics", "reward", "score", "ensemble", "bc", "value")
+EPOCHS_SHOWN = ("dynamics", "reward", "score", "bc")
+
+
+def training_of(run: dict) -> tuple:
+  """A run's training budget, ((model, epochs), ...) of the models every config had (the
+  value came later); () where not recorded (transcribed runs)."""
+  epochs = run.get("epochs") or {}
+  return tuple((name, epochs[name]) for name in MODEL_EPOCHS[:-1] if name in epochs)
+
+
+def epochs_cell(run: dict) -> str:
+  """'100 / 50 / 200 / 50': the epochs of the dynamics, reward, score and BC ('–' unknown)."""
+  epochs = run.get("epochs") or {}
+  return " / ".join(str(epochs.get(name, "–")) for name in EPOCHS_SHOWN)
+
+
+def runs_by_training(runs: list) -> list:
+  """[[runs with one training budget], ...] in the order each budget first appears."""
+  groups = {}
+  for run in runs:
+    groups.setdefault(training_of(run), []).append(run)
+  return list(groups.values())
+
+
+def claim_runs(runs: list, spec_beta) -> list:
+  """The runs of one data set a claim check compares: those with the training budget of the
+  newest run with an SGP row at spec_beta on the benchmark episodes (else of the newest
+  run), so models trained for other epochs never meet."""
+  with_sgp = [r for r in runs if not r["evaluation"].get("held_out") and any(
+      base_method(k) == "sgp" and row.get("beta") == spec_beta
+      for k, row in r["methods"].items())]
+  budget = training_of((with_sgp or runs)[-1])
+  return [r for r in runs if training_of(r) == budget]
+
+
 def behaviour_score_of(data_summary: dict, level: str) -> Optional[dict]:
   """Behaviour-data score (mean / std, 0.1) of one level of a make_dataset summary.json."""
   entry = data_summary.get("levels", {}).get(level)
@@ -309,6 +347,10 @@ def trim_d4rl_summary(summary: dict, run_id: str = "run", command: Optional[str]
     run = {"id": run_id, "source": "summary", "measured_at_commit": measured_at_commit,
            "command": command, "evaluation": evaluation, "versions": versions,
            "bc_paired": bool(bc_paired), "methods": methods}
+    epochs = {name: config[name]["epochs"] for name in MODEL_EPOCHS
+              if "epochs" in config.get(name, {})}
+    if epochs:
+      run["epochs"] = epochs
     if entry.get("episode_diagnostics"):
       run["episode_diagnostics"] = {m: digest_episode_diagnosis(d)
                                     for m, d in entry["episode_diagnostics"].items()}
@@ -537,7 +579,8 @@ def _verdict(diff: dict) -> str:
 
 def claim_check(level: dict) -> dict:
   """The claim on one level: SGP (at the level's beta) against the best baseline, on ONE data
-  set (claim_data_set): rows of other data sets never enter.
+  set (claim_data_set) and one training budget (claim_runs): rows of other data sets, and of
+  models trained for other epochs, never enter.
 
   Rows come from the benchmark episodes (held-out sweeps excluded); a later run's row of the
   same method and beta replaces an earlier one. Baselines are the rows of methods that are
@@ -552,7 +595,8 @@ def claim_check(level: dict) -> dict:
   ds = claim_data_set(level)
   if ds is None:
     return {"sgp": None, "data_set": None}
-  runs = [r for r in level["runs"] if r["data_set"] == ds["id"]]
+  runs = claim_runs([r for r in level["runs"] if r["data_set"] == ds["id"]],
+                    level["spec_beta"])
   current = _current_rows(runs)
   sgp, spec_measured = _sgp_choice(current, level["spec_beta"])
   baselines = [v for (b, _), v in current.items()
@@ -565,7 +609,8 @@ def claim_check(level: dict) -> dict:
           if is_sgp(v[1]) and v[2].get("beta_choice") == HELD_OUT]
   variants += [v for v in held if not is_sgp_variant(v[1])]
   run_bases = {base_method(v[1]) for v in baselines}
-  out = {"sgp": sgp, "spec_measured": spec_measured, "data_set": ds, "variant": None,
+  out = {"sgp": sgp, "spec_measured": spec_measured, "data_set": ds, "runs": runs,
+         "variant": None,
          "variant_diff": None, "variant_verdict": None,
          "baselines_missing": [b for b in E9_BASELINES if b not in run_bases]}
   if not baselines:
@@ -578,9 +623,9 @@ def claim_check(level: dict) -> dict:
     variant = _from_run(max(variants, key=lambda v: v[2]["score"]["mean"]), best[0])
     vdiff = difference(variant[0], variant[2], best[0], best[1], best[2])
     out.update(variant=variant, variant_diff=vdiff, variant_verdict=_verdict(vdiff))
-  if level["level"] in CLAIM_LEVELS:
-    rivals = [v for (b, _), v in current.items() if b in ("beta0", "ensemble_state_var")
-              and v[2].get("beta_choice") != SWEPT]
+  rivals = [v for (b, _), v in current.items() if b in ("beta0", "ensemble_state_var")
+            and v[2].get("beta_choice") != SWEPT]
+  if level["level"] in CLAIM_LEVELS and rivals:  # (no rival run: no verdict)
     out["beats_beta0_and_ensemble"] = all(
         sgp[2]["score"]["mean"] > v[2]["score"]["mean"] for v in rivals)
     out["ensemble_penalty_run"] = any(base_method(v[1]) == "ensemble_state_var" for v in rivals)
@@ -639,6 +684,19 @@ def _rests_on(checks) -> str:
           + (", the other levels on the earlier data sets" if on_first else ""))
 
 
+def _budgets(checks) -> str:
+  """The training epochs the verdicts rest on, where they differ between levels."""
+  count = {}
+  for _, c in checks:
+    cell = epochs_cell(c["runs"][0])
+    count[cell] = count.get(cell, 0) + 1
+  if len(count) < 2:
+    return ""
+  return ("; models trained for " + ", ".join(f"{cell} epochs on {n} levels"
+                                              for cell, n in count.items())
+          + " (dynamics / reward / score / BC)")
+
+
 def d4rl_headline(results: dict) -> list:
   """Top-table rows for the locomotion benchmark."""
   checks = [(lv, claim_check(lv)) for lv in _levels(results)]
@@ -669,7 +727,8 @@ def d4rl_headline(results: dict) -> list:
                    f"noise on {count['within noise']}, below on {count['below']} (below BC on "
                    f"{below_bc} of them); every E.9 baseline was run on {complete} of the "
                    f"{n} levels' data sets (the claim table's last column names those not run; "
-                   "a verdict is against the baselines run)" + _rests_on(checks),
+                   "a verdict is against the baselines run)" + _rests_on(checks)
+                   + _budgets(checks),
        "verdict": first_verdict},
       {"experiment": "d4rl_benchmark", "spec": "E.9",
        "claim": "SGP beats β = 0 and the ensemble penalty on medium and medium-expert",
@@ -782,8 +841,12 @@ def render_d4rl(results: dict) -> list:
          "SGP, never baselines; the verdict is the paper's SGP at the config's β, and the best "
          "variant on the same data set (highest mean, at its own β; the paper's SGP at the β "
          "picked on held-out episodes is a variant too) gets its own difference to the same "
-         "best baseline and verdict.", "",
-         "| level | data set (references) | behaviour data | SGP (β) | best baseline | "
+         "best baseline and verdict. Only runs whose models had the same training epochs are "
+         "compared: those of the newest run with an SGP row at the config's β (the table "
+         "names them); the benchmark's first runs trained 20 / 10 / 40 / 10 epochs, the "
+         "current config 100 / 50 / 200 / 50.", "",
+         "| level | data set (references); epochs (dynamics / reward / score / BC) | "
+         "behaviour data | SGP (β) | best baseline | "
          "SGP − best | verdict | best SGP variant (β) | variant − best | variant verdict | "
          "beats β = 0 and ensemble penalty | SGP (or variant) at held-out β | "
          "E.9 baselines not run on this data set |",
@@ -792,7 +855,9 @@ def render_d4rl(results: dict) -> list:
     c = claim_check(lv)
     name = f"{lv['env']}-{lv['level']}"
     ds = c["data_set"] or lv["data_sets"][-1]
-    head = f"| {name} | {data_set_label(ds)} | {behaviour_cell(ds)} |"
+    epochs = (f"; {epochs_cell(c['runs'][0])}" if c.get("runs") and c["runs"][0].get("epochs")
+              else "")
+    head = f"| {name} | {data_set_label(ds)}{epochs} | {behaviour_cell(ds)} |"
     if c["sgp"] is None:
       out.append(f"{head} – | – | – | no SGP row | – | – | – | – | – | – |")
       continue
@@ -856,16 +921,20 @@ def _render_level(lv: dict) -> list:
       out += ["Data: " + "; ".join(made) + ".", ""]
     for run in runs:
       out += _render_run(run)
-    diffs = _data_set_differences(runs)
-    if diffs:
-      out += ["Differences SGP − baseline over the same episodes (this data set):", ""]
-      out += table(["SGP (β)", "baseline (β)", "difference", "n", "note"], diffs)
-      out.append("")
-    variant_diffs = _variant_differences(runs, lv.get("spec_beta"))
-    if variant_diffs:
-      out += ["SGP variants against SGP at the config's β (this data set):", ""]
-      out += table(["SGP variant (β)", "SGP (β)", "difference", "n", "note"], variant_diffs)
-      out.append("")
+    budgets = runs_by_training(runs)
+    for same in budgets:
+      where = "this data set" + (f"; models of epochs {epochs_cell(same[0])} (dynamics / "
+                                 "reward / score / BC)" if len(budgets) > 1 else "")
+      diffs = _data_set_differences(same)
+      if diffs:
+        out += [f"Differences SGP − baseline over the same episodes ({where}):", ""]
+        out += table(["SGP (β)", "baseline (β)", "difference", "n", "note"], diffs)
+        out.append("")
+      variant_diffs = _variant_differences(same, lv.get("spec_beta"))
+      if variant_diffs:
+        out += [f"SGP variants against SGP at the config's β ({where}):", ""]
+        out += table(["SGP variant (β)", "SGP (β)", "difference", "n", "note"], variant_diffs)
+        out.append("")
     out += _bullets(ds.get("notes"))
   out += _bullets(lv.get("notes"))
   return out
@@ -895,7 +964,9 @@ def _render_run(run: dict) -> list:
   total = f"{run['total_seconds']:g} s" if run.get("total_seconds") else None
   if total and total in run.get("run_note", ""):
     total = None
+  epochs = run.get("epochs")
   extra = [total,
+           ("epochs " + ", ".join(f"{k} {v}" for k, v in epochs.items())) if epochs else None,
            run.get("run_note"),
            run.get("seconds_source"),
            "versions " + ", ".join(f"{k} {v}" for k, v in run["versions"].items()

@@ -277,3 +277,32 @@ def test_held_out_beta_and_episode_diagnosis_enter_the_results(tmp_path):
   assert "yes (β = 0 only: the ensemble penalty was not run)" in text
   assert ("distance to the nearest data point is 0.4 in the episodes that fell, 0.15 in those "
           "that did not") in text
+
+
+def test_claim_check_compares_only_models_of_one_training_budget(tmp_path):
+  # One data set. Run "short" (models of 20 epochs): SGP 10 below BC 30. Run "long" (100
+  # epochs), newer: SGP 50 above its BC 40. The claim rests on "long" alone: the short run's
+  # BC never meets the long run's SGP, and its rows are listed under their own budget.
+  def with_epochs(summary, dynamics):
+    summary["config"].update({name: {"epochs": dynamics // 2} for name in
+                              ("reward", "ensemble", "bc")})
+    summary["config"].update(dynamics={"epochs": dynamics}, score={"epochs": 2 * dynamics})
+    return summary
+  _add(tmp_path, "short", with_epochs(_summary([10.0] * 4, [30.0] * 4, [5.0] * 4), 20))
+  level = _add(tmp_path, "long",
+               with_epochs(_summary([50.0, 51.0, 49.0, 50.0], [40.0] * 4, None), 100))
+  assert level["runs"][0]["epochs"]["dynamics"] == 20
+  assert report.training_of(level["runs"][1]) == (
+      ("dynamics", 100), ("reward", 50), ("score", 200), ("ensemble", 50), ("bc", 50))
+  check = report.claim_check(level)
+  assert [r["id"] for r in check["runs"]] == ["long"]
+  assert check["sgp"][0]["id"] == "long" and check["best"][0]["id"] == "long"
+  assert check["diff"]["mean"] == pytest.approx(10.0) and check["verdict"] == "at least matches"
+  # beta = 0 ran with the short budget only: not a rival of the long run's SGP, so the
+  # "beats beta = 0 and the ensemble penalty" check has nothing to say.
+  assert "beats_beta0_and_ensemble" not in check
+  text = report.render(report.load_results(str(tmp_path / "results")))
+  assert ("| halfcheetah-medium | original (– / –); 100 / 50 / 200 / 50 | – | 50.0 ± 1.0 (β 0.2) "
+          "| BC 40.0 ± 1.0 | 10.0 ± 0.4 (paired) | at least matches | – | – | – | – | – | β = 0, ") in text
+  assert "(this data set; models of epochs 20 / 10 / 40 / 10 (dynamics / reward / score" in text
+  assert "(this data set; models of epochs 100 / 50 / 200 / 50 (dynamics / reward / score" in text
