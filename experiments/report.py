@@ -692,7 +692,7 @@ def _budgets(checks) -> str:
     count[cell] = count.get(cell, 0) + 1
   if len(count) < 2:
     return ""
-  return ("; models trained for " + ", ".join(f"{cell} epochs on {n} levels"
+  return ("; models trained for " + ", ".join(f"{cell} epochs on {n} level{'s' * (n != 1)}"
                                               for cell, n in count.items())
           + " (dynamics / reward / score / BC)")
 
