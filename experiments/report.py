@@ -252,16 +252,18 @@ def data_sets_with_runs(level: dict) -> list:
 
 
 # The learned models whose training epochs a run records (its config's); runs whose models
-# had other epochs are never compared with each other.
+# had other epochs are never compared with each other. The budget compares the models every
+# config had (the value came later).
 MODEL_EPOCHS = ("dynamics", "reward", "score", "ensemble", "bc", "value")
+BUDGET_MODELS = ("dynamics", "reward", "score", "ensemble", "bc")
 EPOCHS_SHOWN = ("dynamics", "reward", "score", "bc")
 
 
 def training_of(run: dict) -> tuple:
-  """A run's training budget, ((model, epochs), ...) of the models every config had (the
-  value came later); () where not recorded (transcribed runs)."""
+  """A run's training budget, ((model, epochs), ...) over BUDGET_MODELS; () where not
+  recorded (transcribed runs)."""
   epochs = run.get("epochs") or {}
-  return tuple((name, epochs[name]) for name in MODEL_EPOCHS[:-1] if name in epochs)
+  return tuple((name, epochs[name]) for name in BUDGET_MODELS if name in epochs)
 
 
 def epochs_cell(run: dict) -> str:
@@ -589,8 +591,8 @@ def claim_check(level: dict) -> dict:
   (flagged); where the best baseline's run has an SGP row of the same beta, that one
   (same-run pair). 'within noise' = below by at most 2 standard errors. The best SGP variant
   (is_sgp_variant, or the paper's SGP at a beta picked on held-out episodes: highest mean of
-  those rows on the data set, not swept on the evaluation episodes, each at its own beta) gets its own difference to the same best
-  baseline and verdict ("variant", "variant_diff", "variant_verdict"; None without variants).
+  those rows on the data set, not swept on the evaluation episodes, each at its own beta)
+  gets its own difference to the same best baseline and verdict ("variant", "variant_diff", "variant_verdict"; None without variants).
   """
   ds = claim_data_set(level)
   if ds is None:
@@ -723,8 +725,8 @@ def d4rl_headline(results: dict) -> list:
                 "CEM with and without the score value, BC) on the locomotion levels",
        "measured": f"at least matches on {count['at least matches']} of {n} levels at the fixed "
                    f"β, {with_variant} with the best SGP variant (BC prior and / or terminal "
-                   f"value, or the held-out β; measured on {num_variant} levels); at the fixed β within "
-                   f"noise on {count['within noise']}, below on {count['below']} (below BC on "
+                   f"value, or the held-out β; measured on {num_variant} levels); at the "
+                   f"fixed β within noise on {count['within noise']}, below on {count['below']} (below BC on "
                    f"{below_bc} of them); every E.9 baseline was run on {complete} of the "
                    f"{n} levels' data sets (the claim table's last column names those not run; "
                    "a verdict is against the baselines run)" + _rests_on(checks)
@@ -843,8 +845,7 @@ def render_d4rl(results: dict) -> list:
          "picked on held-out episodes is a variant too) gets its own difference to the same "
          "best baseline and verdict. Only runs whose models had the same training epochs are "
          "compared: those of the newest run with an SGP row at the config's β (the table "
-         "names them); the benchmark's first runs trained 20 / 10 / 40 / 10 epochs, the "
-         "current config 100 / 50 / 200 / 50.", "",
+         "names their epochs per level).", "",
          "| level | data set (references); epochs (dynamics / reward / score / BC) | "
          "behaviour data | SGP (β) | best baseline | "
          "SGP − best | verdict | best SGP variant (β) | variant − best | variant verdict | "

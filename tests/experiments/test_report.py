@@ -263,8 +263,11 @@ def test_held_out_beta_and_episode_diagnosis_enter_the_results(tmp_path):
   assert check["held_out_pick"][1] == "sgp"
   # ... and SGP at the held-out beta competes as a variant (its own difference and verdict).
   assert check["variant"][1] == "sgp" and check["variant"][2]["beta"] == 0.6
+  # (sgp 10..13 against BC 20..23 on the same episodes: -10 on each, so "below")
   assert check["variant_diff"]["paired"] and check["variant_verdict"] in (
       "at least matches", "within noise", "below")
+  assert check["variant_diff"]["mean"] == pytest.approx(-10.0)
+  assert check["variant_verdict"] == "below"
   # Beats beta = 0, but the ensemble penalty was not run: the table says so.
   assert check["beats_beta0_and_ensemble"] and not check["ensemble_penalty_run"]
   assert "ensemble penalty (MOPO-style state variance)" in ", ".join(
@@ -302,7 +305,8 @@ def test_claim_check_compares_only_models_of_one_training_budget(tmp_path):
   # "beats beta = 0 and the ensemble penalty" check has nothing to say.
   assert "beats_beta0_and_ensemble" not in check
   text = report.render(report.load_results(str(tmp_path / "results")))
-  assert ("| halfcheetah-medium | original (– / –); 100 / 50 / 200 / 50 | – | 50.0 ± 1.0 (β 0.2) "
-          "| BC 40.0 ± 1.0 | 10.0 ± 0.4 (paired) | at least matches | – | – | – | – | – | β = 0, ") in text
+  assert ("| halfcheetah-medium | original (– / –); 100 / 50 / 200 / 50 | – | 50.0 ± 1.0 "
+          "(β 0.2) | BC 40.0 ± 1.0 | 10.0 ± 0.4 (paired) | at least matches | – | – | – | – "
+          "| – | β = 0, ") in text
   assert "(this data set; models of epochs 20 / 10 / 40 / 10 (dynamics / reward / score" in text
   assert "(this data set; models of epochs 100 / 50 / 200 / 50 (dynamics / reward / score" in text

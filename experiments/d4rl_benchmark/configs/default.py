@@ -6,8 +6,9 @@ Pick the env (and the sizes) after a colon; halfcheetah at CPU sizes when omitte
   --config=experiments/d4rl_benchmark/configs/default.py:hopper,gpu hopper, B.8 sizes
   --config=experiments/d4rl_benchmark/configs/default.py:gpu        halfcheetah, B.8 sizes
 CPU sizes: small models for a 2-core CPU, far below SPEC B.8 ([128]*3 networks; epochs:
-dynamics 100, reward 50, score 200, ensemble 50, BC 50, value 50, about 3 minutes per
-training seed; the benchmark's first runs trained 20 / 10 / 40 / 10 / 10 / 10 epochs,
+dynamics 100, reward 50, score 200, ensemble 50, BC 50, value 50; dynamics, reward,
+score and BC take about 105 s per training seed on 50k transitions, 210 s on 100k, on
+the 2-core CPU; the benchmark's first runs trained 20 / 10 / 40 / 10 / 10 / 10 epochs,
 and RESULTS.md names each run's epochs); the planner settings are B.8's (T = 8, lr 0.1,
 50 iterations, warm start). "gpu": B.8's sizes ([1024]*4
 networks, 1000 epochs, batch 2048), every level, 10 episodes per seed; point
