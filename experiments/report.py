@@ -601,7 +601,8 @@ def claim_check(level: dict) -> dict:
   (same-run pair). 'at least matches' = not significantly below (_verdict). The best SGP variant
   (is_sgp_variant, or the paper's SGP at a beta picked on held-out episodes: highest mean of
   those rows on the data set, not swept on the evaluation episodes, each at its own beta)
-  gets its own difference to the same best baseline and verdict ("variant", "variant_diff", "variant_verdict"; None without variants).
+  gets its own difference to the same best baseline and verdict ("variant", "variant_diff",
+  "variant_verdict"; None without variants).
   """
   ds = claim_data_set(level)
   if ds is None:
@@ -854,8 +855,8 @@ def render_d4rl(results: dict) -> list:
          "2 standard errors ≥ 0; paired where per-episode scores of the same reset keys exist, "
          "else unpaired from the episode stds); \"(within noise)\" marks those below by at "
          "most 2 standard errors. SGP variants (a BC prior for the plan, a learned terminal "
-         "value, or both) are SGP, never baselines; the verdict is the paper's SGP at the config's β, and the best "
-         "variant on the same data set (highest mean, at its own β; the paper's SGP at the β "
+         "value, or both) are SGP, never baselines; the verdict is the paper's SGP at the "
+         "config's β, and the best variant on the same data set (highest mean, at its own β; the paper's SGP at the β "
          "picked on held-out episodes is a variant too) gets its own difference to the same "
          "best baseline and verdict. The best variant is picked by its mean on the benchmark "
          "episodes themselves, so its verdict leans optimistic; the fixed-β verdict has no such "
