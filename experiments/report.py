@@ -857,12 +857,12 @@ def render_d4rl(results: dict) -> list:
          "most 2 standard errors. SGP variants (a BC prior for the plan, a learned terminal "
          "value, or both) are SGP, never baselines; the verdict is the paper's SGP at the "
          "config's β, and the best variant on the same data set (highest mean, at its own "
-         "β; the paper's SGP at the β picked on held-out episodes is a variant too) gets its own difference to the same "
-         "best baseline and verdict. The best variant is picked by its mean on the benchmark "
-         "episodes themselves, so its verdict leans optimistic; the fixed-β verdict has no such "
-         "pick. Only runs whose models had the same training epochs are "
-         "compared: those of the newest run with an SGP row at the config's β (the table "
-         "names their epochs per level).", "",
+         "β; the paper's SGP at the β picked on held-out episodes is a variant too) gets its "
+         "own difference to the same best baseline and verdict. The best variant is picked "
+         "by its mean on the benchmark episodes themselves, so its verdict leans optimistic; "
+         "the fixed-β verdict has no such pick. Only runs whose models had the same training "
+         "epochs are compared: those of the newest run with an SGP row at the config's β (the "
+         "table names their epochs per level).", "",
          "| level | data set (references); epochs (dynamics / reward / score / BC) | "
          "behaviour data | SGP (β) | best baseline | "
          "SGP − best | verdict | best SGP variant (β) | variant − best | variant verdict | "
