@@ -63,6 +63,7 @@ def _free_port() -> int:
     return s.getsockname()[1]
 
 
+@pytest.mark.slow  # two fresh processes compile on 2 cores: about 18 s (.ci/run runs it)
 def test_two_processes_equal_one():
   env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=REPO_DIR + os.pathsep +
              os.environ.get("PYTHONPATH", ""))

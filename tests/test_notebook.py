@@ -93,8 +93,9 @@ def _needs_brax(path: str) -> bool:
 
 
 # Notebooks that compile brax environments, and the pixel one (U-Net training), take
-# about a minute on 2 cores: `slow` (.ci/run runs them after the fast suite).
-SLOW_NOTEBOOKS = ("pixels_sgp.ipynb",)
+# about a minute on 2 cores, the cartpole one about 16 s: `slow` (.ci/run runs them after
+# the fast suite).
+SLOW_NOTEBOOKS = ("cartpole_sgp.ipynb", "pixels_sgp.ipynb")
 
 
 @pytest.mark.parametrize("path", [
