@@ -23,6 +23,9 @@ The public API (pure functions over pytrees; jit- and vmap-friendly):
                policy rolled through the model as the plan's prior)
   values       make_value_model, value_loss, monte_carlo_returns (sgp_jax.models.value):
                a learned value beyond the horizon, make_problem(value=, value_weight=)
+  termination  make_termination_model, termination_loss (sgp_jax.models.termination):
+               p(the episode ends at x) from the data's terminal flags; with
+               make_problem(termination=) each step's cost counts while the episode runs
   selection    sgp_jax.selection.select_beta: beta chosen on held-out episodes
   closed loop  sgp_jax.closed_loop: one receding-horizon loop over the env protocol:
                make_mpc (MPC from given states, e.g. a pure-JAX system as a SystemEnv),
@@ -44,9 +47,10 @@ from sgp_jax.models import (BCPolicy, DataDistanceModel, DynamicsEnsemble, Dynam
                             NormalizedModel, RewardModel, ScoreModel, fit_data_distance,
                             make_bc_policy, make_data_distance_model,
                             make_dynamics_ensemble, make_dynamics_model, make_reward_model,
-                            make_score_model, make_value_model, monte_carlo_returns,
-                            multi_step_loss, one_step_loss, point_score_model,
-                            reward_loss, train_ensemble, train_model, value_loss)
+                            make_score_model, make_termination_model, make_value_model,
+                            monte_carlo_returns, multi_step_loss, one_step_loss,
+                            point_score_model, reward_loss, termination_loss,
+                            train_ensemble, train_model, value_loss)
 from sgp_jax.normalization import Normalizer, concat_normalizers
 from sgp_jax.sampling import annealed_langevin
 from sgp_jax.schedules import (beta_schedule, cosine_sigmas, geometric_sigmas,

@@ -28,7 +28,8 @@ Config fields (override with --config.FIELD=VALUE):
   data_dir                               required: the folder of {env}-{level}.npz,
                                          <workdir>/datasets of experiments.make_dataset
                                          (commands below)
-  dynamics/reward/score/ensemble/bc/value.*   network sizes and training (hidden,
+  dynamics/reward/score/ensemble/bc/value/termination.*
+                                         network sizes and training (hidden,
                                          activation, layer_norm, epochs, batch_size,
                                          learning_rate, validation_fraction)
   value.discount, value.truncated_tail   the value's targets: discounted returns-to-go
@@ -51,7 +52,9 @@ Config fields (override with --config.FIELD=VALUE):
   plan.beta_grid                         betas tried by eval.select_beta, as multiples
                                          of each method's configured beta
   methods                                any of sgp, sgp+prior, sgp+value,
-                                         sgp+prior+value, beta0, ensemble_cost_var,
+                                         sgp+prior+value (each also with
+                                         "+termination" last: the learned
+                                         termination model), beta0, ensemble_cost_var,
                                          ensemble_state_var, mppi, mppi_score,
                                          mppi_state_var, cem, cem_score, cem_state_var,
                                          bc (d4rl_benchmark/methods.py explains each);

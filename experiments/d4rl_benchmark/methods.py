@@ -10,6 +10,11 @@ Methods (all planners: T, iterations and warm start from config.plan; cost = -r_
                       w = config.plan.value_weight (`models.value`, fitted on the
                       data's Monte-Carlo returns, config.value)
   sgp+prior+value     both
+  sgp[+prior][+value]+termination
+                      any of the above with a learned termination model: each step's
+                      cost -r_hat counts with the model's probability that the
+                      episode still runs (`models.termination`, fitted on the data's
+                      terminal flags, config.termination; `planning.trajectory_cost`)
   beta0               the same planner as sgp with beta = 0
   ensemble_cost_var   shooting on mean_k J_k + beta Var_k J_k (the paper's, A.9.2)
   ensemble_state_var  shooting on J + beta sum_t tr Var_k f_k (MOPO-style)
@@ -29,7 +34,10 @@ from __future__ import annotations
 from experiments import launcher
 from sgp_jax import planning
 
-SGP_VARIANTS = ("sgp", "sgp+prior", "sgp+value", "sgp+prior+value")
+# SGP and its variants: "sgp" with any of these options, in this order
+SGP_OPTIONS = ("+prior", "+value", "+termination")
+SGP_VARIANTS = tuple("sgp" + "".join(o for i, o in enumerate(SGP_OPTIONS) if mask >> i & 1)
+                     for mask in range(2 ** len(SGP_OPTIONS)))
 METHODS = SGP_VARIANTS + (
     "beta0", "ensemble_cost_var", "ensemble_state_var", "mppi", "mppi_score",
     "mppi_state_var", "cem", "cem_score", "cem_state_var", "bc")
@@ -38,9 +46,10 @@ METHODS = SGP_VARIANTS + (
 SELECTED_BETA_METHODS = SGP_VARIANTS + (
     "ensemble_cost_var", "ensemble_state_var", "mppi_score", "mppi_state_var",
     "cem_score", "cem_state_var")
-# the planners' `models` pytree (BC: the plan prior; value: beyond the horizon)
-PLANNED_MODELS = ("dynamics", "reward", "score", "ensemble", "value", "bc")
-MODEL_NAMES = ("dynamics", "reward", "score", "ensemble", "bc", "value")
+# the planners' `models` pytree (BC: the plan prior; value: beyond the horizon;
+# termination: where the episode ends)
+PLANNED_MODELS = ("dynamics", "reward", "score", "ensemble", "value", "bc", "termination")
+MODEL_NAMES = ("dynamics", "reward", "score", "ensemble", "bc", "value", "termination")
 
 
 def models_needed(methods) -> tuple:
@@ -57,20 +66,26 @@ def models_needed(methods) -> tuple:
     needed.add("bc")
   if any("+value" in b for b in bases):
     needed.add("value")
+  if any("+termination" in b for b in bases):
+    needed.add("termination")
   return tuple(n for n in MODEL_NAMES if n in needed)
 
 
-def make_problem(m: dict, value_weight=None) -> planning.ControlProblem:
+def make_problem(m: dict, value_weight=None,
+                 termination: bool = False) -> planning.ControlProblem:
   """The learned problem: dynamics f_hat, cost -r_hat, NCSN xu score; with a
-  value_weight w, also the terminal cost -w V(x_T) of the value model m["value"].
+  value_weight w, also the terminal cost -w V(x_T) of the value model m["value"];
+  with `termination`, each cost weighted by the probability that the episode still
+  runs under the termination model m["termination"].
 
   `models` (the planner's pytree) is {"dynamics", "reward", "score", "ensemble",
-  "value", "bc"} (`PLANNED_MODELS`).
+  "value", "bc", "termination"} (`PLANNED_MODELS`).
   """
   return planning.make_problem(
       dynamics=m["dynamics"], reward=m["reward"], score=m["score"],
       value=None if value_weight is None else m["value"],
-      value_weight=1.0 if value_weight is None else value_weight)
+      value_weight=1.0 if value_weight is None else value_weight,
+      termination=m["termination"] if termination else None)
 
 
 def plan_prior(config, m: dict):
@@ -112,13 +127,15 @@ def make_planners(config, m: dict, level: str) -> dict:
   state_var = planning.penalized_loss(
       problem, planning.state_variance_penalty(ens, get_ens, metric))
   plain = planning.penalized_loss(problem)
-  sgp = planning.make_single_shooting(problem, grad_cfg)
-  sgp_value = planning.make_single_shooting(make_problem(m, c.value_weight), grad_cfg)
+  # one SGP planner per (value, termination); "+prior" changes where solves start
+  sgp_planners = {
+      (value, end): planning.make_single_shooting(
+          make_problem(m, c.value_weight if value else None, end), grad_cfg)
+      for value in (False, True) for end in (False, True)}
+  sgp = sgp_planners[False, False]
   return {
-      "sgp": (sgp, c.betas[level]),
-      "sgp+prior": (sgp, c.betas[level]),
-      "sgp+value": (sgp_value, c.betas[level]),
-      "sgp+prior+value": (sgp_value, c.betas[level]),
+      **{name: (sgp_planners["+value" in name, "+termination" in name], c.betas[level])
+         for name in SGP_VARIANTS},
       "beta0": (sgp, 0.0),
       "ensemble_cost_var": (planning.make_loss_shooting(
           problem, planning.ensemble_variance_loss(problem, ens, get_ens), grad_cfg),

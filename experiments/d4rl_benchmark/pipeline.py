@@ -2,7 +2,7 @@
 
 Per level: load the data set -> for each of config.eval.num_seeds training seeds,
 train (or resume) dynamics, reward, NCSN xu score, a dynamics ensemble, a
-behaviour-cloning policy and a value (those the methods use) -> evaluate every
+behaviour-cloning policy, a value and a termination model (those the methods use) -> evaluate every
 method in closed loop on the TRUE brax env (one jitted episode loop per method,
 vmapped over seeds x episodes; beta chosen on held-out episodes with
 config.eval.select_beta) -> normalised scores, each SGP variant's paired
@@ -45,10 +45,11 @@ def run(config, workdir: str, progress: Optional[Callable] = None,
   for level in config.levels:
     ds, data = datasets.load_level(config, level)
     level_dir = os.path.join(workdir, level)
-    returns = (training.value_returns(config, ds)
-               if "value" in methods.models_needed(config.methods) else None)
+    needed = methods.models_needed(config.methods)
+    returns = training.value_returns(config, ds) if "value" in needed else None
+    terminals = ds.terminals if "termination" in needed else None
     m, params, train_metrics = training.train_seeds(config, data, level_dir, progress,
-                                                    returns)
+                                                    returns, terminals)
     env = evaluation.make_env(config, ds.metadata)
     results, episodes = evaluation.evaluate_methods(config, m, params, env, ds.metadata,
                                                     level, log)

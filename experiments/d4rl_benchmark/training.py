@@ -1,9 +1,9 @@
 """The benchmark's learned models, trained (or resumed) once per training seed.
 
 Per seed s < config.eval.num_seeds, in <level_dir>/seed_{s}: dynamics, reward, NCSN
-xu score, a dynamics ensemble, a behaviour-cloning policy and a value V(x) on the
-data's Monte-Carlo returns (only those the configured methods use,
-`methods.models_needed`).
+xu score, a dynamics ensemble, a behaviour-cloning policy, a value V(x) on the
+data's Monte-Carlo returns and a termination model on its terminal flags (only
+those the configured methods use, `methods.models_needed`).
 """
 from __future__ import annotations
 
@@ -49,6 +49,9 @@ def build_models(config, data, returns=None) -> dict:
           x_norm, (np.asarray(data.reward) / (1.0 - c.value.discount)
                    if returns is None else returns),
           c.value.hidden, c.value.activation, c.value.layer_norm),
+      "termination": models.make_termination_model(
+          x_norm, c.termination.hidden, c.termination.activation,
+          c.termination.layer_norm),
   }
 
 
@@ -61,36 +64,52 @@ def value_returns(config, dataset) -> np.ndarray:
 
 def train_models(config, data, workdir: str, progress: Optional[Callable] = None,
                  seed: Optional[int] = None, names: Optional[tuple] = None,
-                 returns=None):
+                 returns=None, terminals=None):
   """Trains (or resumes from workdir/train_state) the models; returns (m, params, metrics).
 
   seed: initialisation and minibatch seed (default config.seed).
-  names: the models to train (default all, the value only with `returns`; see
-  `models_needed`). The others keep their random initial parameters (so every
+  names: the models to train (default all, the value only with `returns`, the
+  termination model only with `terminals`; see `models_needed`). The others keep their random initial parameters (so every
   planner can be built) and their metrics say {"trained": False}: no method in
   config.methods may use them.
   returns: the value's targets (N,), one per row of `data` (`value_returns`);
   needed to train the value.
+  terminals: the termination model's targets (N,), the data set's `terminals` flag of
+  each row (its x_next ended the episode); needed to train the termination model,
+  whose terminal rows weigh `models.balanced_positive_weight(terminals)`.
 
-  Checkpoints: workdir/models/{dynamics,reward,score,ensemble,bc,value} (load with
+  Checkpoints: workdir/models/{dynamics,reward,score,ensemble,bc,value,termination}
+  (load with
   `sgp_jax.models.load`); resumable training states in workdir/train_state/{name}.
   """
   seed = int(config.seed if seed is None else seed)
   if names is None:
-    names = methods_lib.MODEL_NAMES if returns is not None else tuple(
-        n for n in methods_lib.MODEL_NAMES if n != "value")
+    names = tuple(n for n in methods_lib.MODEL_NAMES
+                  if not (n == "value" and returns is None)
+                  and not (n == "termination" and terminals is None))
   if "value" in names and returns is None:
     raise ValueError("training the value needs its targets: pass returns="
                      "value_returns(config, dataset).")
+  if "termination" in names and terminals is None:
+    raise ValueError("training the termination model needs its targets: pass "
+                     "terminals=dataset.terminals.")
+  num = np.shape(data.x)[0]
   if returns is not None:
     returns = np.asarray(returns, np.float32)
-    if returns.shape != (np.shape(data.x)[0],):
+    if returns.shape != (num,):
       raise ValueError(f"returns must have one entry per transition, shape "
-                       f"({np.shape(data.x)[0]},), got {returns.shape}.")
+                       f"({num},), got {returns.shape}.")
+  if terminals is not None:
+    terminals = np.asarray(terminals).astype(np.float32)
+    if terminals.shape != (num,):
+      raise ValueError(f"terminals must have one entry per transition, shape "
+                       f"({num},), got {terminals.shape}.")
+    positive_weight = models.balanced_positive_weight(terminals)
   m = build_models(config, data, returns)
   keys = dict(zip(("dynamics", "reward", "score", "ensemble", "bc"),
                   jax.random.split(jax.random.PRNGKey(seed), 5)))
   keys["value"] = jax.random.fold_in(jax.random.PRNGKey(seed), 5)
+  keys["termination"] = jax.random.fold_in(jax.random.PRNGKey(seed), 6)
   xux = (data.x, data.u, data.x_next)
   jobs = {
       "dynamics": (lambda p, b, k: models.one_step_loss(m["dynamics"], p, *b), xux,
@@ -103,6 +122,9 @@ def train_models(config, data, workdir: str, progress: Optional[Callable] = None
       "bc": (lambda p, b, k: models.bc_loss(m["bc"], p, *b), (data.x, data.u), None),
       "value": (lambda p, b, k: models.value_loss(m["value"], p, *b),
                 (data.x, returns), m["value"]),
+      "termination": (lambda p, b, k: models.termination_loss(
+          m["termination"], p, *b, positive_weight), (data.x_next, terminals),
+                      m["termination"]),
   }
   names = tuple(names)
   params, metrics = {}, {}
@@ -119,16 +141,17 @@ def train_models(config, data, workdir: str, progress: Optional[Callable] = None
 
 
 def train_seeds(config, data, level_dir: str, progress: Optional[Callable] = None,
-                returns=None):
+                returns=None, terminals=None):
   """train_models for each training seed config.seed + s, s < config.eval.num_seeds,
   in level_dir/seed_{s}; returns (m, [params_s], [metrics_s]). returns: the value's
-  targets (`value_returns`), needed when a method uses the value."""
+  targets (`value_returns`), needed when a method uses the value; terminals: the
+  data set's terminal flags, needed when a method uses the termination model."""
   params, metrics = [], []
   for s in range(config.eval.num_seeds):
     m, p, mt = train_models(config, data, os.path.join(level_dir, f"seed_{s}"), progress,
                             seed=config.seed + s,
                             names=methods_lib.models_needed(config.methods),
-                            returns=returns)
+                            returns=returns, terminals=terminals)
     params.append(p)
     metrics.append(mt)
   return m, params, metrics

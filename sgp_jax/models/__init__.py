@@ -14,11 +14,14 @@
                  by `sgp_jax.score.dsm_loss`)
   value          ValueModel, make_value_model, value_loss, monte_carlo_returns
                  (a value V(x) beyond the planning horizon, from the data's returns)
+  termination    TerminationModel, make_termination_model, termination_loss,
+                 balanced_positive_weight (p(the episode ends on reaching x), from
+                 the data's terminal flags)
   image          the same models on a U-Net over images
   io             save, load (every kind), train_model (train or resume, then save)
 """
 from sgp_jax.models import (base, bc, data_distance, dynamics, ensemble, image, io, reward,
-                            score, value)
+                            score, termination, value)
 from sgp_jax.models.base import (NormalizedModel, ScalarRegressionModel,
                                  StateActionModel)
 from sgp_jax.models.bc import BCPolicy, bc_loss, make_bc_policy, train_bc
@@ -33,5 +36,7 @@ from sgp_jax.models.image import (make_image_dynamics_ensemble, make_image_dynam
 from sgp_jax.models.io import load, load_if_intact, save, train_model
 from sgp_jax.models.reward import RewardModel, make_reward_model, reward_loss
 from sgp_jax.models.score import ScoreModel, make_score_model, point_score_model, score_data
+from sgp_jax.models.termination import (TerminationModel, balanced_positive_weight,
+                                        make_termination_model, termination_loss)
 from sgp_jax.models.value import (ValueModel, make_value_model, monte_carlo_returns,
                                  value_loss)

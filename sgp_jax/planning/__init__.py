@@ -5,7 +5,8 @@ extract, plus its config), and the solves are functions over it:
 `solve(planner, models, x0, key, beta)`, `solve_batch`, `solve_sharded`, and
 `solve_traced` (no checks, no jit) inside your own jit / scan / vmap.
 
-  problem.py         ControlProblem, make_problem, rollout, trajectory_cost, check_problem
+  problem.py         ControlProblem, make_problem, rollout, survival, trajectory_cost,
+                     check_problem
   base.py            Planner, PlanState, PlanResult, configs, the solves, gradient planners
   objectives.py      score surrogate, penalties, trajectory losses
   shooting.py        make_single_shooting (SGP, A.5a), make_loss_shooting (A.5d, A.9)
@@ -18,7 +19,7 @@ MPC around any initial-value planner (A.7): `sgp_jax.closed_loop.make_mpc` and
 `make_mpc_evaluator`.
 """
 from sgp_jax.planning.problem import (ControlProblem, check_problem, make_problem, rollout,
-                                      trajectory_cost)
+                                      survival, trajectory_cost)
 from sgp_jax.planning.base import (GradientPlannerConfig, Objective, PlannerConfig, Planner,
                                    PlanResult, PlanState, batch_inputs, check_batch,
                                    check_inputs, check_x0, clip_actions,
@@ -42,7 +43,8 @@ from sgp_jax.planning.policy import (Policy, PolicyConfig, PolicyOptimizer, Poli
                                      affine_policy, mlp_policy, open_loop_policy)
 
 __all__ = [
-    "ControlProblem", "check_problem", "make_problem", "rollout", "trajectory_cost",
+    "ControlProblem", "check_problem", "make_problem", "rollout", "survival",
+    "trajectory_cost",
     "GradientPlannerConfig", "Objective", "PlannerConfig", "Planner", "PlanResult",
     "PlanState", "batch_inputs", "check_batch", "check_inputs", "check_x0",
     "clip_actions", "make_gradient_planner", "run_iterations", "solve", "solve_batch",

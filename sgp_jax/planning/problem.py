@@ -2,9 +2,10 @@
 
   ControlProblem     the callables, each taking the `models` pytree first
   make_problem       a ControlProblem from learned models (dynamics, reward, score,
-                     a terminal value)
+                     a terminal value, a termination model)
   rollout            x_0..x_T of an action sequence under problem.dynamics
-  trajectory_cost    sum_t c(x_t, u_t, t) + c_T(x_T)
+  trajectory_cost    sum_t c(x_t, u_t, t) + c_T(x_T), each term weighted by the
+                     probability that the episode still runs (with a termination model)
   check_problem      the callables' shapes against the models (a clear ValueError)
 
 `models` is any pytree holding the learned models' parameters; it is a planner
@@ -23,6 +24,7 @@ from sgp_jax.types import Array
 DynamicsFn = Callable  # (models, x (dim_x,), u (dim_u,)) -> x' (dim_x,)
 RunningCostFn = Callable  # (models, x, u, t) -> scalar
 TerminalCostFn = Callable  # (models, x) -> scalar
+TerminationFn = Callable  # (models, x) -> p(the episode ends on reaching x), scalar
 ScoreFn = Callable  # (models, z (..., dim_z), level) -> score (..., dim_z)
 
 
@@ -38,6 +40,9 @@ class ControlProblem(NamedTuple):
   score_sigma(models, level) -> sigma_l  the score's noise level in its normalised
     units, or None; planners that inject sigma^2 beta s (collocation, direct
     transcription) need it.
+  termination(models, x) -> p          the probability that reaching x ends the
+    episode, or None (the episode never ends inside the horizon); see
+    `trajectory_cost`.
   """
   dim_x: int
   dim_u: int
@@ -47,16 +52,18 @@ class ControlProblem(NamedTuple):
   score: Optional[ScoreFn] = None
   num_levels: int = 1
   score_sigma: Optional[Callable] = None
+  termination: Optional[TerminationFn] = None
 
 
 def make_problem(dynamics=None, score=None, reward=None,
                  running_cost: Optional[RunningCostFn] = None,
                  terminal_cost: Optional[TerminalCostFn] = None,
                  dim_x: Optional[int] = None, dim_u: Optional[int] = None,
-                 value=None, value_weight: float = 1.0) -> ControlProblem:
+                 value=None, value_weight: float = 1.0,
+                 termination=None) -> ControlProblem:
   """A ControlProblem from learned models; `models` is then a dict of their parameters
-  under the keys "dynamics", "reward", "score" and "value" (plus whatever the costs
-  read).
+  under the keys "dynamics", "reward", "score", "value" and "termination" (plus
+  whatever the costs read).
 
   Args:
     dynamics: a dynamics model, `dynamics(params, x, u) -> x'` with `dim_x`, `dim_u`
@@ -72,6 +79,10 @@ def make_problem(dynamics=None, score=None, reward=None,
       V(x_T) (so the objective is -sum_t r_hat - w V(x_T), MBOP's; a discount
       gamma^T of the tail is part of w). Its params are models["value"].
     value_weight: w >= 0, the weight of the value.
+    termination: a learned termination model with `probability(params, x)` (e.g.
+      `sgp_jax.models.make_termination_model`); `trajectory_cost` then weights each
+      step's cost by the probability that the episode still runs. Its params are
+      models["termination"].
   """
   if value is not None and not value_weight >= 0:
     raise ValueError(f"make_problem: value_weight must be >= 0, got {value_weight}.")
@@ -96,7 +107,9 @@ def make_problem(dynamics=None, score=None, reward=None,
       running_cost=cost, terminal_cost=final_cost,
       score=None if score is None else lambda m, z, level: score.score(m["score"], z, level),
       num_levels=1 if score is None else score.num_levels,
-      score_sigma=None if score is None else lambda m, level: score.sigma(level))
+      score_sigma=None if score is None else lambda m, level: score.sigma(level),
+      termination=(None if termination is None else
+                   lambda m, x: termination.probability(m["termination"], x)))
 
 
 def _dim(dynamics, score, name: str) -> int:
@@ -118,15 +131,34 @@ def rollout(problem: ControlProblem, models, x0: Array, us: Array) -> Array:
   return jnp.concatenate([x0[None], xs], 0)
 
 
+def survival(problem: ControlProblem, models, xs: Array) -> Array:
+  """a_t = prod_{1<=s<=t} (1 - p(x_s)), t = 0..T (a_0 = 1), shape (T+1,): the model's
+  probability that an episode at x_0 still runs at x_t (ones without a termination
+  model). x_0 itself is the state the episode is in, so it has not ended."""
+  if problem.termination is None:
+    return jnp.ones(xs.shape[:1])
+  ended = jax.vmap(problem.termination, in_axes=(None, 0))(models, xs[1:])
+  return jnp.concatenate([jnp.ones((1,)), jnp.cumprod(1.0 - ended)])
+
+
 def trajectory_cost(problem: ControlProblem, models, xs: Array, us: Array) -> Array:
-  """sum_t c(x_t, u_t, t) + c_T(x_T) for xs (T+1, dim_x), us (T, dim_u)."""
+  """sum_t a_t c(x_t, u_t, t) + a_T c_T(x_T) for xs (T+1, dim_x), us (T, dim_u).
+
+  a_t = `survival`: with a termination model, step t's cost (the reward of the step
+  from x_t, which the env pays also on the step that ends the episode) counts only
+  while the episode runs, and the terminal cost (a value beyond the horizon) only if
+  x_T is not an end; without one every a_t = 1 (the plain sum).
+  """
+  weighted = problem.termination is not None
+  alive = survival(problem, models, xs) if weighted else None
   total = jnp.zeros(())
   if problem.running_cost is not None:
     t = jnp.arange(us.shape[0])
-    total += jnp.sum(jax.vmap(problem.running_cost, in_axes=(None, 0, 0, 0))(
-        models, xs[:-1], us, t))
+    costs = jax.vmap(problem.running_cost, in_axes=(None, 0, 0, 0))(models, xs[:-1], us, t)
+    total += jnp.sum(alive[:-1] * costs if weighted else costs)
   if problem.terminal_cost is not None:
-    total += problem.terminal_cost(models, xs[-1])
+    final = problem.terminal_cost(models, xs[-1])
+    total += alive[-1] * final if weighted else final
   return total
 
 
@@ -161,6 +193,15 @@ def check_problem(problem: ControlProblem, models, *, dynamics: bool = True,
     if getattr(out, "shape", None) != (dx,):
       raise ValueError(f"{name}: problem.dynamics maps x ({dx},), u ({du},) to shape "
                        f"{getattr(out, 'shape', out)}, expected ({dx},).")
+  if problem.termination is not None:
+    try:
+      out = jax.eval_shape(problem.termination, models, x)
+    except (ValueError, TypeError) as e:
+      raise ValueError(f"{name}: problem.termination does not accept x ({dx},) with "
+                       f"these models: {e}") from e
+    if getattr(out, "shape", None) != ():
+      raise ValueError(f"{name}: problem.termination maps x ({dx},) to shape "
+                       f"{getattr(out, 'shape', out)}, expected a scalar probability.")
   if score_kind is not None:
     if problem.score is None:
       raise ValueError(f"{name} needs problem.score (an {score_kind} score).")
@@ -188,5 +229,5 @@ def check_problem(problem: ControlProblem, models, *, dynamics: bool = True,
         raise ValueError(f"{name}: sigma must be > 0 at every level, got {sigmas}.")
 
 
-__all__ = ["ControlProblem", "make_problem", "rollout", "trajectory_cost",
+__all__ = ["ControlProblem", "make_problem", "rollout", "survival", "trajectory_cost",
            "check_problem", "ROLLOUT_UNROLL"]

@@ -224,52 +224,63 @@ def test_d4rl_benchmark_says_how_to_make_its_data(tmp_path):
   assert str(tmp_path / "hopper-medium.npz") in str(info.value) and make in str(info.value)
 
 
-def test_sgp_prior_value_with_beta_selection_and_paired_summary(d4rl_trained, tmp_path):
-  """sgp+prior+value with beta chosen on held-out episodes: the value trained on the
-  data's returns, the selection table and the chosen beta in the summary, the
-  configured beta kept as the fixed-beta row, paired differences against BC."""
+def test_sgp_prior_value_termination_with_beta_selection_and_paired_summary(
+    d4rl_trained, tmp_path):
+  """sgp+prior+value+termination with beta chosen on held-out episodes: the value
+  trained on the data's returns, the termination model on its terminal flags, the
+  selection table and the chosen beta in the summary, the configured beta kept as
+  the fixed-beta row, paired differences against BC."""
   config, data, _, m, params, _ = d4rl_trained
   config = config.copy_and_resolve_references()
-  config.methods = ("sgp+prior+value", "bc")
+  name = "sgp+prior+value+termination"
+  config.methods = (name, "bc")
+  config.termination.hidden, config.termination.epochs = (16,), 2
   config.eval.select_beta = True
   config.eval.episodes_per_seed = config.eval.heldout_episodes_per_seed = 2  # one compile
   config.eval.num_steps = 4
   config.plan.beta_grid = (0.0, 1.0, 4.0)
   assert methods.models_needed(config.methods) == ("dynamics", "reward", "score", "bc",
-                                                   "value")
+                                                   "value", "termination")
   n = data.x.shape[0]
   returns = models_lib.monte_carlo_returns(
       {"rewards": data.reward, "terminals": np.zeros(n, bool),
        "timeouts": np.arange(n) % 16 == 15}, config.value.discount)
-  m_value, p_value, metrics = training.train_models(
-      config, data, str(tmp_path), names=("value",), returns=returns)
-  assert np.isfinite(metrics["value"]["best_val_loss"])
-  assert os.path.isfile(os.path.join(str(tmp_path), "models", "value", "config.json"))
-  m, params = dict(m, value=m_value["value"]), dict(params, value=p_value["value"])
+  terminals = np.asarray(data.x_next[:, 0]) > 0.4
+  assert 0 < terminals.sum() < n
+  with pytest.raises(ValueError, match="terminals"):
+    training.train_models(config, data, str(tmp_path), names=("termination",))
+  m_new, p_new, metrics = training.train_models(
+      config, data, str(tmp_path), names=("value", "termination"), returns=returns,
+      terminals=terminals)
+  for new in ("value", "termination"):
+    assert np.isfinite(metrics[new]["best_val_loss"]), new
+    assert os.path.isfile(os.path.join(str(tmp_path), "models", new, "config.json"))
+  m = dict(m, value=m_new["value"], termination=m_new["termination"])
+  params = dict(params, value=p_new["value"], termination=p_new["termination"])
   meta = {"ref_min_score": -10.0, "ref_max_score": 10.0, "episode_length": 4}
   out, episodes = d4rl_eval.evaluate_methods(config, m, [params], LinearEnv(episode_length=4),
                                              meta, "medium", log=lambda *a: None)
   beta = config.plan.betas["medium"]
-  fixed = f"sgp+prior+value@{beta:g}"
-  assert set(out) == {"sgp+prior+value", fixed, "bc"}
-  chosen = out["sgp+prior+value"]["beta_selection"]
+  fixed = f"{name}@{beta:g}"
+  assert set(out) == {name, fixed, "bc"}
+  chosen = out[name]["beta_selection"]
   np.testing.assert_allclose(chosen["betas"], [0.0, beta, 4 * beta])
   assert chosen["beta"] == chosen["betas"][int(np.argmax(chosen["mean_scores"]))]
-  assert out["sgp+prior+value"]["beta"] == chosen["beta"]
+  assert out[name]["beta"] == chosen["beta"]
   assert chosen["heldout_seed"] == config.eval.heldout_seed != config.eval.seed
-  assert chosen["num_episodes"] == 2 and len(out["sgp+prior+value"]["scores"]) == 2
+  assert chosen["num_episodes"] == 2 and len(out[name]["scores"]) == 2
   assert out[fixed]["beta"] == beta and out[fixed]["fixed_beta_ablation"]
   # paired differences on the same episodes (the same reset states as BC's)
   np.testing.assert_allclose(episodes[fixed].observations[:, 0],
                              episodes["bc"].observations[:, 0], atol=1e-6)
   paired = d4rl_eval.paired_comparisons(out)
-  assert set(paired) == {"sgp+prior+value", fixed}
-  row = paired["sgp+prior+value"]["baselines"]["bc"]
-  d = np.asarray(out["sgp+prior+value"]["scores"]) - np.asarray(out["bc"]["scores"])
+  assert set(paired) == {name, fixed}
+  row = paired[name]["baselines"]["bc"]
+  d = np.asarray(out[name]["scores"]) - np.asarray(out["bc"]["scores"])
   np.testing.assert_allclose([row["mean"], row["stderr"]],
                              [d.mean(), d.std(ddof=1) / np.sqrt(2)], rtol=1e-6, atol=1e-9)
   assert row["at_least_matches"] == bool(d.mean() + 2 * d.std(ddof=1) / np.sqrt(2) >= 0)
-  assert paired["sgp+prior+value"]["at_least_matches_every_baseline"] == row[
+  assert paired[name]["at_least_matches_every_baseline"] == row[
       "at_least_matches"]
   summary = {"protocol": {"standard_protocol": False, "num_steps": 4}, "total_seconds": 1.0,
              "levels": {"medium": {"methods": out, "paired": paired}}}

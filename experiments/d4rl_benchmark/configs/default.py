@@ -6,11 +6,11 @@ Pick the env (and the sizes) after a colon; halfcheetah at CPU sizes when omitte
   --config=experiments/d4rl_benchmark/configs/default.py:hopper,gpu hopper, B.8 sizes
   --config=experiments/d4rl_benchmark/configs/default.py:gpu        halfcheetah, B.8 sizes
 CPU sizes: small models for a 2-core CPU, far below SPEC B.8 ([128]*3 networks; epochs:
-dynamics 100, reward 50, score 200, ensemble 50, BC 50, value 50; dynamics, reward,
-score and BC take about 105 s per training seed on 50k transitions, 210 s on 100k, on
-the 2-core CPU; the benchmark's first runs trained 20 / 10 / 40 / 10 / 10 / 10 epochs,
-and RESULTS.md names each run's epochs); the planner settings are B.8's (T = 8, lr 0.1,
-50 iterations, warm start). "gpu": B.8's sizes ([1024]*4
+dynamics 100, reward 50, score 200, ensemble 50, BC 50, value 50, termination 50;
+dynamics, reward, score and BC take about 105 s per training seed on 50k transitions,
+210 s on 100k, on the 2-core CPU; the benchmark's first runs trained 20 / 10 / 40 /
+10 / 10 / 10 epochs, and RESULTS.md names each run's epochs); the planner settings
+are B.8's (T = 8, lr 0.1, 50 iterations, warm start). "gpu": B.8's sizes ([1024]*4
 networks, 1000 epochs, batch 2048), every level, 10 episodes per seed; point
 --config.data_dir at full-size data sets (make_dataset --config.full=True).
 
@@ -95,6 +95,11 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   c.value = ml_collections.ConfigDict(dict(
       hidden=(128, 128, 128), activation="elu", layer_norm=True, epochs=50,
       discount=0.99, truncated_tail="mean_reward", **train))
+  # The termination model (the "+termination" methods): p(the episode ends on reaching
+  # x') fitted on the data's terminal flags, terminal rows weighted by
+  # sqrt(N_non-terminal / N_terminal) (`sgp_jax.models.termination`).
+  c.termination = ml_collections.ConfigDict(dict(
+      hidden=(128, 128), activation="elu", layer_norm=False, epochs=50, **train))
   # Planner (SPEC B.8 halfcheetah rows) and baselines at the same T and iterations.
   c.plan = ml_collections.ConfigDict(dict(
       horizon=8, num_iters=50, learning_rate=0.1, init_std=0.1, warm_start=True,
@@ -129,7 +134,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
       # stays as the row "<method>@<beta>" (the fixed-beta ablation).
       select_beta=False, heldout_seed=200, heldout_episodes_per_seed=2))
   if size == "gpu":  # SPEC B.8 sizes
-    for name in ("dynamics", "reward", "score", "ensemble", "value"):
+    for name in ("dynamics", "reward", "score", "ensemble", "value", "termination"):
       c[name].hidden = (1024,) * 4
       c[name].epochs = 1000
       c[name].batch_size = 2048
