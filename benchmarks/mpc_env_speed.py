@@ -4,12 +4,13 @@ Untrained models of the benchmark's architecture (speed does not depend on the
 weights), the benchmark's planner (T = 8, 50 Adam iterations, NCSN score), the
 jitted episode loop of `sgp_jax.closed_loop` at each --episodes value, for each of
 --methods: "sgp", "sgp+prior" (each solve starts from BC rolled through the model:
-T extra BC and dynamics evaluations per env step) and "sgp+value" (the value V(x_T)
-in every iteration's objective and gradient). One line per method and setting:
+T extra BC and dynamics evaluations per env step), "sgp+value" (the value V(x_T)
+in every iteration's objective and gradient) and "sgp+termination" (the termination
+model at every predicted state, in every iteration). One line per method and setting:
 compile seconds, run seconds (a second call, compiled), env steps/s (= episodes *
 steps / run seconds) and the run's seconds per env step against "sgp"'s
 (extra_ms_per_env_step, when "sgp" ran first at the same size): the cost of the
-prior and of the value per env step.
+prior, of the value and of the termination model per env step.
 
   PYTHONPATH=. python benchmarks/mpc_env_speed.py --episodes=1,15 --steps=50
       (the benchmark's CPU nets; 15 = its 3 seeds x 5 episodes in one vmapped call)
@@ -39,11 +40,11 @@ def main():
                            "benchmark config's CPU sizes")
   parser.add_argument("--env", default="halfcheetah")
   parser.add_argument("--backend", default="positional")
-  parser.add_argument("--methods", default="sgp,sgp+prior,sgp+value")
+  parser.add_argument("--methods", default="sgp,sgp+prior,sgp+value,sgp+termination")
   args = parser.parse_args()
   config = default.get_config()
   if args.hidden:
-    for section in ("dynamics", "reward", "score", "ensemble", "bc", "value"):
+    for section in ("dynamics", "reward", "score", "ensemble", "bc", "value", "termination"):
       config[section].hidden = tuple(int(h) for h in args.hidden.split(","))
   names = args.methods.split(",")
   methods.check_methods(names)
@@ -81,7 +82,8 @@ def main():
           "benchmark": "sgp_mpc_env_steps", "method": name, "env": args.env,
           "backend": args.backend, "episodes": p, "steps": args.steps,
           "horizon": config.plan.horizon, "num_iters": config.plan.num_iters,
-          "hidden": {k: list(config[k].hidden) for k in ("dynamics", "score", "bc", "value")},
+          "hidden": {k: list(config[k].hidden)
+                     for k in ("dynamics", "score", "bc", "value", "termination")},
           "first_call_s": round(compile_s, 2),
           "run_s": round(run_s, 3), "env_steps_taken": taken,
           "env_steps_per_s": round(taken / run_s, 1),

@@ -43,18 +43,26 @@ D4RL_DATA = "d4rl_data"  # cards on the benchmark's data sets (the behaviour pol
 
 DEFAULT_VERSIONS = {"jax": "0.9.2", "flax": "0.12.6", "optax": "0.2.8"}
 
+# The SGP variants' options in the order the benchmark's method names give them
+# (d4rl_benchmark/methods.py, SGP_OPTIONS), with their labels.
+SGP_OPTION_LABELS = {"+prior": " + BC prior", "+value": " + terminal value",
+                     "+termination": " + termination model"}
+SGP_VARIANTS = tuple(
+    "sgp" + "".join(o for i, o in enumerate(SGP_OPTION_LABELS) if mask >> i & 1)
+    for mask in range(2 ** len(SGP_OPTION_LABELS)))
 METHOD_LABELS = {
-    "sgp": "SGP", "sgp+prior": "SGP + BC prior", "sgp+value": "SGP + terminal value",
-    "sgp+prior+value": "SGP + BC prior + terminal value", "beta0": "β = 0", "bc": "BC",
+    **{v: "SGP" + "".join(label for option, label in SGP_OPTION_LABELS.items()
+                          if option in v) for v in SGP_VARIANTS},
+    "beta0": "β = 0", "bc": "BC",
     "ensemble_state_var": "ensemble penalty (MOPO-style state variance)",
     "ensemble_cost_var": "ensemble cost variance (A.9.2)",
     "mppi": "MPPI", "mppi_score": "MPPI + score value", "mppi_state_var": "MPPI + state variance",
     "cem": "CEM", "cem_score": "CEM + score value", "cem_state_var": "CEM + state variance",
 }
 # Order of the methods in the d4rl tables (unknown ones last, by name).
-METHOD_ORDER = ("sgp", "sgp+prior", "sgp+value", "sgp+prior+value", "beta0", "ensemble_state_var",
-                "ensemble_cost_var", "mppi", "mppi_score", "mppi_state_var", "cem", "cem_score",
-                "cem_state_var", "bc")
+METHOD_ORDER = SGP_VARIANTS + (
+    "beta0", "ensemble_state_var", "ensemble_cost_var", "mppi", "mppi_score", "mppi_state_var",
+    "cem", "cem_score", "cem_state_var", "bc")
 ENV_ORDER = ("halfcheetah", "hopper", "walker2d", "ant")
 LEVEL_ORDER = ("random", "medium", "medium-replay", "medium-expert", "expert")
 CLAIM_LEVELS = ("medium", "medium-expert")  # second half of the claim

@@ -316,3 +316,13 @@ def test_claim_check_compares_only_models_of_one_training_budget(tmp_path):
           "| – | β = 0, ") in text
   assert "(this data set; models of epochs 20 / 10 / 40 / 10 (dynamics / reward / score" in text
   assert "(this data set; models of epochs 100 / 50 / 200 / 50 (dynamics / reward / score" in text
+
+
+def test_report_labels_every_benchmark_method():
+  """The report (which imports no JAX) names every method of the benchmark's table, the
+  SGP variants in the benchmark's order."""
+  from experiments.d4rl_benchmark import methods
+  assert report.SGP_VARIANTS == methods.SGP_VARIANTS
+  assert set(methods.METHODS) <= set(report.METHOD_LABELS) == set(report.METHOD_ORDER)
+  assert report.METHOD_LABELS["sgp+prior+value+termination"] == (
+      "SGP + BC prior + terminal value + termination model")
