@@ -406,7 +406,10 @@ def digest_episode_diagnosis(diag: dict) -> dict:
           "data_distance_mean": {"fell": _mean(e["data_distance_mean"] for e in fell),
                                  "survived": _mean(e["data_distance_mean"] for e in kept)},
           "plan_error_last": {"fell": _mean(e["plan_error_last"] for e in fell),
-                              "survived": _mean(e["plan_error_last"] for e in kept)}}
+                              "survived": _mean(e["plan_error_last"] for e in kept)},
+          **({key: {"fell": _mean(e[key] for e in fell), "survived": _mean(e[key] for e in kept)}
+              for key in ("termination_p_end", "plan_termination_p_last")}
+             if eps and "termination_p_end" in eps[0] else {})}
 
 
 # A benchmark log's line per method: "  <level> <method>: <mean> +- <std>  (<seconds> s)".
@@ -1041,7 +1044,11 @@ def _diagnosis_note(key: str, d: dict) -> str:
           f"{d['window']} steps, the executed (x, u)'s distance to the nearest data point is "
           f"{pair(d['data_distance_last'])} (the data's own median nearest distance: "
           f"{fmt(d['in_data_distance'])}), and the plan's end-state error against the true env "
-          f"is {pair(d['plan_error_last'])}.")
+          f"is {pair(d['plan_error_last'])}." + (
+              f" The termination model's probability at the last true state is "
+              f"{pair(d['termination_p_end'])}; the highest along each plan's predicted states, "
+              f"averaged over those steps, is {pair(d['plan_termination_p_last'])}."
+              if "termination_p_end" in d else ""))
 
 
 def _beta_sort(entry):

@@ -59,6 +59,10 @@ def diagnose_episodes(config, m: dict, params: list, env, data, metadata: dict, 
   whether it ended early (fell), and both measures' means over the whole episode and
   over its last `window` steps; series holds the (S*E, N) arrays (NaN after an
   episode's end), `valid` and the normalised executed (x_t, u_t) (S*E, N, dim_x + dim_u).
+  A method with the termination model ("+termination") also gets, per episode, the
+  model's probability at the last true state (the one that ended a fallen episode:
+  does the model know the end?) and, over the last `window` steps, the mean of the
+  highest probability along each plan's predicted states (did the plans see it?).
   """
   e = config.eval
   planner, beta = methods_lib.planner_for(methods_lib.make_planners(config, m, level), method)
@@ -93,11 +97,30 @@ def diagnose_episodes(config, m: dict, params: list, env, data, metadata: dict, 
         "plan_error_last": float(plan_error[i, last].mean()),
         "data_distance_mean": float(data_distance[i, :n].mean()),
         "data_distance_last": float(data_distance[i, last].mean())})
+  if "termination" in methods_lib.models_needed((method,)):
+    for episode, end_p, plan_p in zip(episodes, *_termination_probabilities(
+        m["termination"], params, eps, lengths, e.episodes_per_seed, window)):
+      episode.update(termination_p_end=end_p, plan_termination_p_last=plan_p)
   summary = {"method": method, "beta": float(beta), "window": window,
              "in_data_distance": in_data, "episodes": episodes}
   series = {"plan_error": plan_error, "data_distance": data_distance, "valid": valid,
             "executed": executed}
   return summary, series
+
+
+def _termination_probabilities(model, params: list, eps, lengths, episodes_per_seed: int,
+                               window: int) -> tuple[list, list]:
+  """Per episode (seed s's termination model on its episodes): p(end) at the last true
+  state x_n, and the mean over the last `window` steps of max_h p(x_hat_h), h = 1..T,
+  along each step's plan."""
+  end_p, plan_p = [], []
+  for i, n in enumerate(lengths):
+    p = params[i // episodes_per_seed]["termination"]
+    end_p.append(float(model.probability(p, eps.next_observations[i, n - 1])))
+    steps = slice(max(0, n - window), n)
+    planned = np.asarray(model.probability(p, eps.plans.states[i, steps, 1:]))  # (w, T)
+    plan_p.append(float(planned.max(-1).mean()))
+  return end_p, plan_p
 
 
 def _nearest_distance(z: np.ndarray, data: np.ndarray, chunk: int = 1024) -> np.ndarray:

@@ -183,6 +183,29 @@ def test_diagnose_episodes(d4rl_trained, tmp_path):
   assert os.path.getsize(path) > 10_000
 
 
+@pytest.mark.slow  # one more planner compile (about 15 s on 2 cores)
+def test_diagnose_episodes_with_termination(d4rl_trained):
+  """A "+termination" method's diagnosis: per episode, the termination model's
+  probability at the last true state and the highest along the last steps' plans."""
+  config, data, _, m, params, _ = d4rl_trained
+  config = config.copy_and_resolve_references()
+  config.eval.episodes_per_seed, config.eval.num_steps = 2, 5
+  config.methods = ("sgp+termination",)
+  meta = {"ref_min_score": -10.0, "ref_max_score": 10.0, "episode_length": 5}
+  env = LinearEnv(episode_length=5, bound=0.12)  # some episodes end early
+  summary, _ = diagnostics.diagnose_episodes(config, m, [params], env, data, meta, "medium",
+                                             "sgp+termination", window=2)
+  _, episodes = d4rl_eval.evaluate_methods(config, m, [params], env, meta, "medium",
+                                           log=lambda *a: None)
+  eps = episodes["sgp+termination"]
+  for i, ep in enumerate(summary["episodes"]):
+    last = eps.next_observations[i, ep["length"] - 1]
+    np.testing.assert_allclose(
+        ep["termination_p_end"],
+        m["termination"].probability(params["termination"], last), rtol=1e-5)
+    assert 0.0 <= ep["plan_termination_p_last"] <= 1.0
+
+
 @pytest.mark.parametrize("arg", ["", "gpu", "walker2d,gpu", "hopper", "walker2d", "ant"])
 def test_shipped_configs_are_complete(arg):
   """Every env of the table (and the gpu sizes) names a known env and methods, and has

@@ -253,6 +253,10 @@ def test_held_out_beta_and_episode_diagnosis_enter_the_results(tmp_path):
       "method": "sgp", "beta": 0.6, "window": 20, "in_data_distance": 0.15,
       "episodes": [ep(True, 300, 0.3), ep(True, 500, 0.5), ep(False, 1000, 0.1),
                    ep(False, 1000, 0.2)]}}
+  # with a termination model: its probability at the last true state, and along the plans
+  for e, end_p, plan_p in zip(entry["episode_diagnostics"]["sgp"]["episodes"],
+                              (0.9, 0.7, 0.0, 0.2), (0.01, 0.03, 0.0, 0.0)):
+    e.update(termination_p_end=end_p, plan_termination_p_last=plan_p)
   level = _add(tmp_path, "sel", summary)
   run = level["runs"][0]
   assert run["methods"]["sgp"]["beta_choice"] == report.HELD_OUT
@@ -262,6 +266,8 @@ def test_held_out_beta_and_episode_diagnosis_enter_the_results(tmp_path):
   assert digest["num_fell"] == 2 and digest["fell_lengths"] == [300, 500]
   assert digest["data_distance_last"] == {"fell": 0.4, "survived": 0.15}
   assert digest["plan_error_last"] == {"fell": 0.4, "survived": 0.2}
+  assert digest["termination_p_end"] == {"fell": 0.8, "survived": 0.1}
+  assert digest["plan_termination_p_last"] == {"fell": 0.02, "survived": 0.0}
 
   check = report.claim_check(level)
   # The verdict is SGP at the config's beta (0.2, the fixed-beta row); the held-out pick has
@@ -286,6 +292,10 @@ def test_held_out_beta_and_episode_diagnosis_enter_the_results(tmp_path):
   assert "yes (β = 0 only: the ensemble penalty was not run)" in text
   assert ("distance to the nearest data point is 0.4 in the episodes that fell, 0.15 in those "
           "that did not") in text
+  assert ("The termination model's probability at the last true state is 0.8 in the "
+          "episodes that fell, 0.1 in those that did not; the highest along each plan's "
+          "predicted states, averaged over those steps, is 0.02 in the episodes that fell, 0.0 "
+          "in those that did not.") in text
 
 
 def test_claim_check_compares_only_models_of_one_training_budget(tmp_path):
