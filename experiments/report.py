@@ -613,7 +613,8 @@ def claim_check(level: dict) -> dict:
   (is_sgp_variant, or the paper's SGP at a beta picked on held-out episodes: highest mean of
   those rows on the data set, not swept on the evaluation episodes, each at its own beta)
   gets its own difference to the same best baseline and verdict ("variant", "variant_diff",
-  "variant_verdict"; None without variants).
+  "variant_verdict"; None without variants). "variant_verdicts": {variant: verdict} of each
+  variant at the level's configured beta, no pick involved.
   """
   ds = claim_data_set(level)
   if ds is None:
@@ -634,7 +635,7 @@ def claim_check(level: dict) -> dict:
   run_bases = {base_method(v[1]) for v in baselines}
   out = {"sgp": sgp, "spec_measured": spec_measured, "data_set": ds, "runs": runs,
          "variant": None,
-         "variant_diff": None, "variant_verdict": None,
+         "variant_diff": None, "variant_verdict": None, "variant_verdicts": {},
          "baselines_missing": [b for b in E9_BASELINES if b not in run_bases]}
   if not baselines:
     return {**out, "best": None, "diff": None, "verdict": "no baseline"}
@@ -646,6 +647,11 @@ def claim_check(level: dict) -> dict:
     variant = _from_run(max(variants, key=lambda v: v[2]["score"]["mean"]), best[0])
     vdiff = difference(variant[0], variant[2], best[0], best[1], best[2])
     out.update(variant=variant, variant_diff=vdiff, variant_verdict=_verdict(vdiff))
+    out["variant_verdicts"] = {
+        base_method(v[1]): _verdict(difference(v[0], v[2], best[0], best[1], best[2]))
+        for v in map(lambda v: _from_run(v, best[0]), variants)
+        if is_sgp_variant(v[1]) and v[2].get("beta") == level["spec_beta"]
+        and v[2].get("beta_choice") != HELD_OUT}
   rivals = [v for (b, _), v in current.items() if b in ("beta0", "ensemble_state_var")
             and v[2].get("beta_choice") != SWEPT]
   if level["level"] in CLAIM_LEVELS and rivals:  # (no rival run: no verdict)
@@ -737,6 +743,14 @@ def d4rl_headline(results: dict) -> list:
   with_variant = sum(_matches(c["verdict"]) or _matches(c["variant_verdict"]) for _, c in checks)
   complete = sum(not c["baselines_missing"] for _, c in checks)
   num_variant = sum(c["variant"] is not None for _, c in checks)
+  per_variant = {}  # variant -> (levels where it at least matches, levels where it ran)
+  for _, c in checks:
+    for v, verdict in c.get("variant_verdicts", {}).items():
+      hits, ran = per_variant.get(v, (0, 0))
+      per_variant[v] = (hits + _matches(verdict), ran + 1)
+  fixed_variants = "; ".join(
+      f"{METHOD_LABELS.get(v, v)} {hits} of {ran}" for v, (hits, ran) in
+      sorted(per_variant.items(), key=lambda kv: _method_order(kv[0])))
   first_verdict = ("holds" if count["below"] == 0 else
                    "does not hold" if count["below"] == n else "partly")
   second_verdict = ("holds" if all(second) else "does not hold" if not any(second)
@@ -751,7 +765,11 @@ def d4rl_headline(results: dict) -> list:
                    f"within noise), {with_variant} with the best SGP variant (any of a BC "
                    f"prior, a terminal value and a termination model, or the held-out β, "
                    f"picked by its mean on the benchmark "
-                   f"episodes; measured on {num_variant} levels); "
+                   f"episodes; measured on {num_variant} levels"
+                   + (f"; each variant at the configured β, with no pick, at least matches "
+                      f"on (of the levels where it ran): {fixed_variants}"
+                      if fixed_variants else "")
+                   + "); "
                    f"at the fixed β below on {count['below']} (below BC on "
                    f"{below_bc} of them); every E.9 baseline was run on {complete} of the "
                    f"{n} levels' data sets (the claim table's last column names those not run; "

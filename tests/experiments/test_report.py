@@ -208,6 +208,8 @@ def test_sgp_variants_are_sgp_never_baselines(tmp_path):
   assert check["variant_diff"]["mean"] == pytest.approx(11.0)
   assert check["variant_diff"]["se"] == pytest.approx(math.sqrt(10.0 / 12.0))
   assert check["variant_verdict"] == "at least matches"
+  # each variant at the configured beta, no pick: sgp+value 15 is below BC 20..23
+  assert check["variant_verdicts"] == {"sgp+prior": "at least matches", "sgp+value": "below"}
 
   results = {report.D4RL: {"halfcheetah-medium": level}}
   measured = report.d4rl_headline(results)[0]["measured"]
@@ -221,6 +223,8 @@ def test_sgp_variants_are_sgp_never_baselines(tmp_path):
   assert report._verdict({"mean": -1.0, "se": None}) == "below"
   assert report._matches(report.WITHIN_NOISE) and not report._matches("below")
   assert "below on 1 (below BC on 1 of them)" in measured
+  assert ("each variant at the configured β, with no pick, at least matches on (of the levels "
+          "where it ran): SGP + BC prior 1 of 1; SGP + terminal value 0 of 1)") in measured
   text = report.render(results)
   assert "| BC 21.5 ± 1.0 | −10.0 ± 0.0 (paired) | below | SGP + BC prior 32.5 ± 1.0 (β 0.2) " \
          "| 11.0 ± 0.9 (paired) | at least matches |" in text
