@@ -253,6 +253,7 @@ def test_d4rl_benchmark_says_how_to_make_its_data(tmp_path):
   assert str(tmp_path / "hopper-medium.npz") in str(info.value) and make in str(info.value)
 
 
+@pytest.mark.slow  # about 15 s (two model fits, two planner compiles); .ci/run runs it
 def test_sgp_prior_value_termination_with_beta_selection_and_paired_summary(
     d4rl_trained, tmp_path):
   """sgp+prior+value+termination with beta chosen on held-out episodes: the value
