@@ -649,7 +649,7 @@ def claim_check(level: dict) -> dict:
     out.update(variant=variant, variant_diff=vdiff, variant_verdict=_verdict(vdiff))
     out["variant_verdicts"] = {
         base_method(v[1]): _verdict(difference(v[0], v[2], best[0], best[1], best[2]))
-        for v in map(lambda v: _from_run(v, best[0]), variants)
+        for v in (_from_run(v, best[0]) for v in variants)
         if is_sgp_variant(v[1]) and v[2].get("beta") == level["spec_beta"]
         and v[2].get("beta_choice") != HELD_OUT}
   rivals = [v for (b, _), v in current.items() if b in ("beta0", "ensemble_state_var")

@@ -2,12 +2,12 @@
 
 Per level: load the data set -> for each of config.eval.num_seeds training seeds,
 train (or resume) dynamics, reward, NCSN xu score, a dynamics ensemble, a
-behaviour-cloning policy, a value and a termination model (those the methods use) -> evaluate every
-method in closed loop on the TRUE brax env (one jitted episode loop per method,
-vmapped over seeds x episodes; beta chosen on held-out episodes with
-config.eval.select_beta) -> normalised scores, each SGP variant's paired
-difference to each baseline, a model-error diagnostic along the first plans, an
-HTML render.
+behaviour-cloning policy, a value and a termination model (those the methods
+use) -> evaluate every method in closed loop on the TRUE brax env (one jitted
+episode loop per method, vmapped over seeds x episodes; beta chosen on held-out
+episodes with config.eval.select_beta) -> normalised scores, each SGP variant's
+paired difference to each baseline, a model-error diagnostic along the first plans,
+an HTML render.
 `run(config, workdir)` is what the launcher and a notebook call; it wires
   datasets.py    the data sets ({data_dir}/{env}-{level}.npz) and their checks
   methods.py     the method table, planners per method, '<method>@<beta>' names

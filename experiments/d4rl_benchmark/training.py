@@ -69,7 +69,8 @@ def train_models(config, data, workdir: str, progress: Optional[Callable] = None
 
   seed: initialisation and minibatch seed (default config.seed).
   names: the models to train (default all, the value only with `returns`, the
-  termination model only with `terminals`; see `models_needed`). The others keep their random initial parameters (so every
+  termination model only with `terminals`; see `models_needed`). The others keep
+  their random initial parameters (so every
   planner can be built) and their metrics say {"trained": False}: no method in
   config.methods may use them.
   returns: the value's targets (N,), one per row of `data` (`value_returns`);
@@ -94,6 +95,7 @@ def train_models(config, data, workdir: str, progress: Optional[Callable] = None
     raise ValueError("training the termination model needs its targets: pass "
                      "terminals=dataset.terminals.")
   num = np.shape(data.x)[0]
+  positive_weight = 1.0  # the termination loss's weight of terminal rows (set below)
   if returns is not None:
     returns = np.asarray(returns, np.float32)
     if returns.shape != (num,):
