@@ -26,7 +26,8 @@ The public API (pure functions over pytrees; jit- and vmap-friendly):
   termination  make_termination_model, termination_loss (sgp_jax.models.termination):
                p(the episode ends at x) from the data's terminal flags; with
                make_problem(termination=) each step's cost counts while the episode runs
-  selection    sgp_jax.selection.select_beta: beta chosen on held-out episodes
+  selection    sgp_jax.selection.select (any candidates, e.g. planner variants) and
+               select_beta: chosen on held-out episodes
   closed loop  sgp_jax.closed_loop: one receding-horizon loop over the env protocol:
                make_mpc (MPC from given states, e.g. a pure-JAX system as a SystemEnv),
                make_mpc_evaluator, make_policy_evaluator (paired episodes), Episodes,

@@ -43,3 +43,28 @@ def test_select_beta_rejects_bad_inputs():
     selection.select_beta(lambda b, k: np.array([np.nan]), (1.0,), key)
   with pytest.raises(ValueError, match="same episodes"):
     selection.select_beta(lambda b, k: np.zeros(int(b)), (1.0, 2.0), key)
+
+
+def test_select_picks_the_known_best_variant_on_paired_held_out_episodes():
+  """Named candidates whose held-out scores differ by a known offset plus noise shared
+  by every candidate (the same episodes): the best offset wins, even where a single
+  episode would rank them otherwise; the table names every candidate."""
+  held_out = jax.random.PRNGKey(3)
+  offsets = {"sgp": 0.0, "sgp+prior": 0.5, "sgp+prior+value": 0.2}
+
+  def evaluate(name, key):
+    return offsets[name] + 10.0 * np.asarray(jax.random.normal(key, (4,)))
+
+  result = selection.select(evaluate, tuple(offsets), held_out)
+  assert result.choice == "sgp+prior"
+  assert result.candidates == tuple(offsets)
+  noise = 10.0 * np.asarray(jax.random.normal(held_out, (4,)))
+  np.testing.assert_allclose(result.mean_scores, [o + noise.mean() for o in offsets.values()],
+                             rtol=1e-6)
+  table = result.to_dict()
+  assert table["choice"] == "sgp+prior" and table["candidates"] == list(offsets)
+  assert table["num_episodes"] == 4
+  with pytest.raises(ValueError, match="non-empty"):
+    selection.select(evaluate, (), held_out)
+  with pytest.raises(ValueError, match="'sgp'.*finite"):
+    selection.select(lambda n, k: np.array([np.inf]), ("sgp",), held_out)

@@ -4,7 +4,9 @@ All S x E episodes of a method (S training seeds, E episodes each) run in one
 jitted, vmapped call; BC episodes start from the planners' reset keys, so the
 per-episode differences between methods are paired (`paired_comparisons`). With
 config.eval.select_beta a method's beta is first chosen on held-out episodes
-(`sgp_jax.selection.select_beta`, key config.eval.heldout_seed).
+(`sgp_jax.selection.select_beta`, key config.eval.heldout_seed); with
+config.eval.select_variant so is the SGP variant (`sgp_jax.selection.select`) that
+runs the benchmark episodes as the row `methods.SELECTED_VARIANT`.
 """
 from __future__ import annotations
 
@@ -51,20 +53,26 @@ def method_summary(returns: np.ndarray, lengths: np.ndarray, metadata: dict,
 
 
 def check_eval_config(config) -> None:
-  """Raises ValueError for an inconsistent beta selection or plan prior (before any
-  training): the held-out key must not be the benchmark's, the grid non-empty."""
+  """Raises ValueError for an inconsistent beta or variant selection or plan prior
+  (before any training): the held-out key must not be the benchmark's, the grid
+  non-empty, the variant candidates distinct SGP variants."""
   e, c = config.eval, config.plan
   if c.prior_warm_start not in ("prior", "shift+prior"):
     raise ValueError(f"plan.prior_warm_start must be 'prior' or 'shift+prior', got "
                      f"{c.prior_warm_start!r}.")
-  if not e.select_beta:
+  if e.select_variant:
+    methods_lib.check_variant_candidates(e.select_variant)
+  if not (e.select_beta or e.select_variant):
     return
   if e.heldout_seed == e.seed:
     raise ValueError(f"eval.heldout_seed ({e.heldout_seed}) must differ from eval.seed: "
-                     "beta is chosen on episodes that are not the reported ones.")
-  if not len(c.beta_grid) or e.heldout_episodes_per_seed < 1:
-    raise ValueError("eval.select_beta needs a non-empty plan.beta_grid and "
+                     "beta and variant are chosen on episodes that are not the reported "
+                     "ones.")
+  if e.heldout_episodes_per_seed < 1:
+    raise ValueError("eval.select_beta and eval.select_variant need "
                      "eval.heldout_episodes_per_seed >= 1.")
+  if e.select_beta and not len(c.beta_grid):
+    raise ValueError("eval.select_beta needs a non-empty plan.beta_grid.")
 
 
 def evaluate_methods(config, m: dict, params: list, env, metadata: dict, level: str,
@@ -84,6 +92,12 @@ def evaluate_methods(config, m: dict, params: list, env, metadata: dict, level: 
   table under "beta_selection", and the configured beta's row is added as
   "<method>@<beta>" (the fixed-beta ablation; the same episodes when the chosen
   beta is the configured one).
+
+  With config.eval.select_variant, each candidate variant then runs the same held-out
+  episodes at its configured beta (or its "@<beta>"); the best mean runs the
+  benchmark episodes as the row `methods.SELECTED_VARIANT`, with the candidates'
+  table under "variant_selection" (its episodes are the candidate's own row's where
+  config.methods has that row at that beta).
   """
   e = config.eval
   num_seeds = len(params)
@@ -116,7 +130,8 @@ def evaluate_methods(config, m: dict, params: list, env, metadata: dict, level: 
         f"({time.time() - start:.0f} s)")
 
   check_eval_config(config)
-  heldout_key = jax.random.PRNGKey(e.heldout_seed) if e.select_beta else None
+  heldout_key = (jax.random.PRNGKey(e.heldout_seed)
+                 if e.select_beta or e.select_variant else None)
   out, episodes = {}, {}
   for name in config.methods:
     start = time.time()
@@ -156,6 +171,29 @@ def evaluate_methods(config, m: dict, params: list, env, metadata: dict, level: 
         out[fixed] = {**summarise(episodes[fixed], start), "beta": beta,
                       "fixed_beta_ablation": True}
         report(fixed, start)
+  if e.select_variant:
+    start = time.time()
+    chosen = selection.select(
+        lambda name, k: closed_loop.normalized_scores(run_planner(
+            name, methods_lib.planner_for(planners, name)[1], k,
+            e.heldout_episodes_per_seed).returns(), metadata),
+        e.select_variant, heldout_key)
+    selection_seconds, start = time.time() - start, time.time()
+    name, row = chosen.choice, methods_lib.SELECTED_VARIANT
+    beta = float(methods_lib.planner_for(planners, name)[1])
+    same = name in out and out[name]["beta"] == beta
+    episodes[row] = (episodes[name] if same
+                     else run_planner(name, beta, key, e.episodes_per_seed))
+    out[row] = {**summarise(episodes[row], start), "beta": beta, "variant": name,
+                "variant_selection": {
+                    **chosen.to_dict(), "heldout_seed": e.heldout_seed,
+                    "heldout_episodes_per_seed": e.heldout_episodes_per_seed,
+                    "seconds_including_compile": selection_seconds}}
+    if same:
+      out[row]["seconds_including_compile"] = out[name]["seconds_including_compile"]
+    report(row, start)
+    log(f"  {level} {'':>20}  {name} chosen on held-out episodes from "
+        f"{list(e.select_variant)} ({selection_seconds:.0f} s)")
   return out, episodes
 
 

@@ -74,6 +74,12 @@ Config fields (override with --config.FIELD=VALUE):
                                          training seed, every beta of plan.beta_grid),
                                          then run the benchmark episodes at it; the
                                          configured beta stays as "<method>@<beta>"
+  eval.select_variant                    SGP variants (each optionally "@<beta>") run
+                                         on the same held-out episodes; the best mean
+                                         runs the benchmark episodes as the row
+                                         "sgp_selected", e.g.
+                                         --config.eval.select_variant='("sgp",
+                                         "sgp+prior","sgp+prior+value")'
 
 Configs: configs/default.py holds one table of per-env settings; pick the env and
 the sizes after a colon (halfcheetah at CPU sizes when omitted): default.py:hopper,

@@ -28,6 +28,9 @@ Methods (all planners: T, iterations and warm start from config.plan; cost = -r_
 With config.eval.select_beta, every method of `SELECTED_BETA_METHODS` named without
 '@<beta>' runs at the beta chosen on held-out episodes (`sgp_jax.selection`), and its
 configured beta stays as the row "<method>@<beta>" (the fixed-beta ablation).
+With config.eval.select_variant (SGP variants, each optionally "@<beta>"), the
+variant with the best held-out episodes runs the benchmark episodes as the row
+`SELECTED_VARIANT`.
 """
 from __future__ import annotations
 
@@ -46,10 +49,29 @@ METHODS = SGP_VARIANTS + (
 SELECTED_BETA_METHODS = SGP_VARIANTS + (
     "ensemble_cost_var", "ensemble_state_var", "mppi_score", "mppi_state_var",
     "cem_score", "cem_state_var")
+# The row of the SGP variant chosen on held-out episodes (config.eval.select_variant).
+SELECTED_VARIANT = "sgp_selected"
 # the planners' `models` pytree (BC: the plan prior; value: beyond the horizon;
 # termination: where the episode ends)
 PLANNED_MODELS = ("dynamics", "reward", "score", "ensemble", "value", "bc", "termination")
 MODEL_NAMES = ("dynamics", "reward", "score", "ensemble", "bc", "value", "termination")
+
+
+def evaluated_methods(config) -> tuple:
+  """Every method the benchmark runs: config.methods, then the candidates of
+  config.eval.select_variant (held-out episodes, and the chosen one's benchmark ones)."""
+  return tuple(config.methods) + tuple(config.eval.select_variant)
+
+
+def check_variant_candidates(candidates) -> None:
+  """Raises ValueError unless every candidate is an SGP variant ("<variant>" or
+  "<variant>@<beta>"), none repeated."""
+  check_methods(candidates)
+  bad = [n for n in candidates if launcher.split_method(n)[0] not in SGP_VARIANTS]
+  if bad or len(set(candidates)) != len(candidates):
+    raise ValueError(f"eval.select_variant chooses among distinct SGP variants "
+                     f"{list(SGP_VARIANTS)} (optionally '@<beta>'); got "
+                     f"{list(candidates)}.")
 
 
 def models_needed(methods) -> tuple:

@@ -5,7 +5,8 @@ train (or resume) dynamics, reward, NCSN xu score, a dynamics ensemble, a
 behaviour-cloning policy, a value and a termination model (those the methods
 use) -> evaluate every method in closed loop on the TRUE brax env (one jitted
 episode loop per method, vmapped over seeds x episodes; beta chosen on held-out
-episodes with config.eval.select_beta) -> normalised scores, each SGP variant's
+episodes with config.eval.select_beta; the SGP variant chosen on held-out episodes
+with config.eval.select_variant) -> normalised scores, each SGP variant's
 paired difference to each baseline, a model-error diagnostic along the first plans,
 an HTML render.
 `run(config, workdir)` is what the launcher and a notebook call; it wires
@@ -45,7 +46,7 @@ def run(config, workdir: str, progress: Optional[Callable] = None,
   for level in config.levels:
     ds, data = datasets.load_level(config, level)
     level_dir = os.path.join(workdir, level)
-    needed = methods.models_needed(config.methods)
+    needed = methods.models_needed(methods.evaluated_methods(config))
     returns = training.value_returns(config, ds) if "value" in needed else None
     terminals = ds.terminals if "termination" in needed else None
     m, params, train_metrics = training.train_seeds(config, data, level_dir, progress,
@@ -57,15 +58,18 @@ def run(config, workdir: str, progress: Optional[Callable] = None,
         "env", "level", "backend", "ref_min_score", "ref_max_score")},
         "num_transitions": ds.num, "training": train_metrics, "methods": results,
         "paired": evaluation.paired_comparisons(results)}
-    if config.eval.diagnose_steps > 0 and "score" in methods.models_needed(config.methods):
+    if config.eval.diagnose_steps > 0 and "score" in methods.models_needed(
+        methods.evaluated_methods(config)):
       entry["diagnostics"] = diagnostics.diagnose(config, m, params[0], env, level)
       entry["diagnostics_plot"] = plots.plot_diagnostics(
           entry["diagnostics"], os.path.join(workdir, f"{level}_plan_vs_true.png"),
           env.name)
     for method in config.eval.get("diagnose_episodes", ()):
-      # at the beta the benchmark episodes ran at (the chosen one with select_beta)
-      run_as = (f"{method}@{results[method]['beta']!r}"
-                if "beta_selection" in results.get(method, {}) else method)
+      # at the beta the benchmark episodes ran at (the chosen one with select_beta);
+      # the selected variant's row as the variant it chose
+      chosen = results.get(method, {})
+      run_as = (f"{chosen.get('variant', method)}@{chosen['beta']!r}"
+                if "beta_selection" in chosen or "variant_selection" in chosen else method)
       diag, series = diagnostics.diagnose_episodes(config, m, params, env, data,
                                                    ds.metadata, level, run_as)
       diag["plot"] = plots.plot_episode_diagnosis(
@@ -102,6 +106,10 @@ def format_summary(summary: dict) -> str:
       if chosen:
         lines.append(f"  {'':>20} beta {chosen['beta']:g} chosen on held-out episodes "
                      f"from {chosen['betas']}")
+      picked = r.get("variant_selection")
+      if picked:
+        lines.append(f"  {'':>20} {picked['choice']} chosen on held-out episodes from "
+                     f"{picked['candidates']}")
     for variant, paired in entry.get("paired", {}).items():
       diffs = ", ".join(
           f"{b} {d['mean']:+.1f}" + (f" +- {d['stderr']:.1f}" if d["stderr"] is not None

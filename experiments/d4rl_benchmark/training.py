@@ -72,7 +72,7 @@ def train_models(config, data, workdir: str, progress: Optional[Callable] = None
   termination model only with `terminals`; see `models_needed`). The others keep
   their random initial parameters (so every
   planner can be built) and their metrics say {"trained": False}: no method in
-  config.methods may use them.
+  config.methods (or config.eval.select_variant) may use them.
   returns: the value's targets (N,), one per row of `data` (`value_returns`);
   needed to train the value.
   terminals: the termination model's targets (N,), the data set's `terminals` flag of
@@ -152,7 +152,8 @@ def train_seeds(config, data, level_dir: str, progress: Optional[Callable] = Non
   for s in range(config.eval.num_seeds):
     m, p, mt = train_models(config, data, os.path.join(level_dir, f"seed_{s}"), progress,
                             seed=config.seed + s,
-                            names=methods_lib.models_needed(config.methods),
+                            names=methods_lib.models_needed(
+                                methods_lib.evaluated_methods(config)),
                             returns=returns, terminals=terminals)
     params.append(p)
     metrics.append(mt)

@@ -259,7 +259,9 @@ def test_sgp_prior_value_termination_with_beta_selection_and_paired_summary(
   """sgp+prior+value+termination with beta chosen on held-out episodes: the value
   trained on the data's returns, the termination model on its terminal flags, the
   selection table and the chosen beta in the summary, the configured beta kept as
-  the fixed-beta row, paired differences against BC."""
+  the fixed-beta row, paired differences against BC. The variant selection among
+  the method at beta 0 and at its configured beta runs the beta sweep's held-out
+  episodes (the same mean scores) and reports the pick's benchmark episodes."""
   config, data, _, m, params, _ = d4rl_trained
   config = config.copy_and_resolve_references()
   name = "sgp+prior+value+termination"
@@ -269,6 +271,7 @@ def test_sgp_prior_value_termination_with_beta_selection_and_paired_summary(
   config.eval.episodes_per_seed = config.eval.heldout_episodes_per_seed = 2  # one compile
   config.eval.num_steps = 4
   config.plan.beta_grid = (0.0, 1.0, 4.0)
+  config.eval.select_variant = (f"{name}@0", name)
   assert methods.models_needed(config.methods) == ("dynamics", "reward", "score", "bc",
                                                    "value", "termination")
   n = data.x.shape[0]
@@ -292,7 +295,8 @@ def test_sgp_prior_value_termination_with_beta_selection_and_paired_summary(
                                              meta, "medium", log=lambda *a: None)
   beta = config.plan.betas["medium"]
   fixed = f"{name}@{beta:g}"
-  assert set(out) == {name, fixed, "bc"}
+  picked = methods.SELECTED_VARIANT
+  assert set(out) == {name, fixed, "bc", picked}
   chosen = out[name]["beta_selection"]
   np.testing.assert_allclose(chosen["betas"], [0.0, beta, 4 * beta])
   assert chosen["beta"] == chosen["betas"][int(np.argmax(chosen["mean_scores"]))]
@@ -300,11 +304,22 @@ def test_sgp_prior_value_termination_with_beta_selection_and_paired_summary(
   assert chosen["heldout_seed"] == config.eval.heldout_seed != config.eval.seed
   assert chosen["num_episodes"] == 2 and len(out[name]["scores"]) == 2
   assert out[fixed]["beta"] == beta and out[fixed]["fixed_beta_ablation"]
+  # the variant selection: the sweep's held-out episodes at beta 0 and at the configured
+  # beta; the pick's benchmark episodes (the configured beta's: the fixed row's)
+  table = out[picked]["variant_selection"]
+  assert table["candidates"] == list(config.eval.select_variant)
+  np.testing.assert_allclose(table["mean_scores"], np.asarray(chosen["mean_scores"])[:2],
+                             rtol=1e-5, atol=1e-6)
+  assert table["choice"] == table["candidates"][int(np.argmax(table["mean_scores"]))]
+  assert out[picked]["variant"] == table["choice"]
+  assert out[picked]["beta"] == (beta if table["choice"] == name else 0.0)
+  if table["choice"] == name:
+    assert out[picked]["scores"] == out[fixed]["scores"]
   # paired differences on the same episodes (the same reset states as BC's)
   np.testing.assert_allclose(episodes[fixed].observations[:, 0],
                              episodes["bc"].observations[:, 0], atol=1e-6)
   paired = d4rl_eval.paired_comparisons(out)
-  assert set(paired) == {name, fixed}
+  assert set(paired) == {name, fixed, picked}
   row = paired[name]["baselines"]["bc"]
   d = np.asarray(out[name]["scores"]) - np.asarray(out["bc"]["scores"])
   np.testing.assert_allclose([row["mean"], row["stderr"]],
@@ -314,7 +329,13 @@ def test_sgp_prior_value_termination_with_beta_selection_and_paired_summary(
       "at_least_matches"]
   summary = {"protocol": {"standard_protocol": False, "num_steps": 4}, "total_seconds": 1.0,
              "levels": {"medium": {"methods": out, "paired": paired}}}
-  assert "chosen on held-out episodes" in pipeline.format_summary(summary)
+  printed = pipeline.format_summary(summary)
+  assert "chosen on held-out episodes" in printed and f"{table['choice']} chosen" in printed
   config.eval.heldout_seed = config.eval.seed
   with pytest.raises(ValueError, match="heldout_seed"):
     d4rl_eval.check_eval_config(config)
+  config.eval.heldout_seed = config.eval.seed + 1
+  for bad in (("sgp", "bc"), ("sgp", "sgp"), ("sgp+priors",)):
+    config.eval.select_variant = bad
+    with pytest.raises(ValueError, match="select_variant|method"):
+      d4rl_eval.check_eval_config(config)

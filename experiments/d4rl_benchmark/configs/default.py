@@ -132,7 +132,11 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
       # every method with a beta (methods.SELECTED_BETA_METHODS) from plan.beta_grid;
       # the benchmark episodes then run at the chosen beta, and the configured beta
       # stays as the row "<method>@<beta>" (the fixed-beta ablation).
-      select_beta=False, heldout_seed=200, heldout_episodes_per_seed=2))
+      select_beta=False, heldout_seed=200, heldout_episodes_per_seed=2,
+      # SGP variants (each optionally "@<beta>") run on the same held-out episodes at
+      # their configured beta; the best mean runs the benchmark episodes as the row
+      # "sgp_selected" (methods.SELECTED_VARIANT). Empty: no variant selection.
+      select_variant=()))
   if size == "gpu":  # SPEC B.8 sizes
     for name in ("dynamics", "reward", "score", "ensemble", "value", "termination"):
       c[name].hidden = (1024,) * 4
