@@ -50,9 +50,13 @@ SGP_OPTION_LABELS = {"+prior": " + BC prior", "+value": " + terminal value",
 SGP_VARIANTS = tuple(
     "sgp" + "".join(o for i, o in enumerate(SGP_OPTION_LABELS) if mask >> i & 1)
     for mask in range(2 ** len(SGP_OPTION_LABELS)))
+# The row of the SGP variant picked on held-out episodes (d4rl_benchmark/methods.py,
+# SELECTED_VARIANT); its "variant" names the pick.
+SELECTED_VARIANT = "sgp_selected"
 METHOD_LABELS = {
     **{v: "SGP" + "".join(label for option, label in SGP_OPTION_LABELS.items()
                           if option in v) for v in SGP_VARIANTS},
+    SELECTED_VARIANT: "SGP variant picked on held-out episodes",
     "beta0": "β = 0", "bc": "BC",
     "ensemble_state_var": "ensemble penalty (MOPO-style state variance)",
     "ensemble_cost_var": "ensemble cost variance (A.9.2)",
@@ -61,7 +65,7 @@ METHOD_LABELS = {
 }
 # Order of the methods in the d4rl tables (unknown ones last, by name).
 METHOD_ORDER = SGP_VARIANTS + (
-    "beta0", "ensemble_state_var", "ensemble_cost_var", "mppi", "mppi_score", "mppi_state_var",
+    SELECTED_VARIANT, "beta0", "ensemble_state_var", "ensemble_cost_var", "mppi", "mppi_score", "mppi_state_var",
     "cem", "cem_score", "cem_state_var", "bc")
 ENV_ORDER = ("halfcheetah", "hopper", "walker2d", "ant")
 LEVEL_ORDER = ("random", "medium", "medium-replay", "medium-expert", "expert")
@@ -353,6 +357,9 @@ def trim_d4rl_summary(summary: dict, run_id: str = "run", command: Optional[str]
       if r.get("beta_selection"):
         row["beta_choice"] = HELD_OUT
         row["beta_selection"] = trim_beta_selection(r["beta_selection"])
+      if r.get("variant_selection"):
+        row["variant"] = r["variant"]
+        row["variant_selection"] = trim_variant_selection(r["variant_selection"])
       methods[name] = row
     run = {"id": run_id, "source": "summary", "measured_at_commit": measured_at_commit,
            "command": command, "evaluation": evaluation, "versions": versions,
@@ -388,6 +395,16 @@ def trim_beta_selection(sel: dict) -> dict:
           "stderrs": [_round(e) for e in sel["stderrs"]],
           "num_episodes": sel.get("num_episodes"), "heldout_seed": sel.get("heldout_seed"),
           "configured_beta": sel.get("configured_beta")}
+
+
+def trim_variant_selection(sel: dict) -> dict:
+  """The held-out choice of an SGP variant (`evaluation.evaluate_methods`'s
+  "variant_selection"): the candidates, each one's mean score and standard error over the
+  held-out episodes, the pick."""
+  return {"choice": sel["choice"], "candidates": list(sel["candidates"]),
+          "mean_scores": [_round(m) for m in sel["mean_scores"]],
+          "stderrs": [_round(e) for e in sel["stderrs"]],
+          "num_episodes": sel.get("num_episodes"), "heldout_seed": sel.get("heldout_seed")}
 
 
 def digest_episode_diagnosis(diag: dict) -> dict:
@@ -614,7 +631,10 @@ def claim_check(level: dict) -> dict:
   those rows on the data set, not swept on the evaluation episodes, each at its own beta)
   gets its own difference to the same best baseline and verdict ("variant", "variant_diff",
   "variant_verdict"; None without variants). "variant_verdicts": {variant: verdict} of each
-  variant at the level's configured beta, no pick involved.
+  variant at the level's configured beta, no pick involved. "selected", "selected_diff",
+  "selected_verdict": the newest row of the SGP variant picked on held-out episodes
+  (SELECTED_VARIANT; None where none ran) against the same best baseline: a pick made
+  before the benchmark episodes, so no optimism; it is not among the variants above.
   """
   ds = claim_data_set(level)
   if ds is None:
@@ -626,7 +646,9 @@ def claim_check(level: dict) -> dict:
   baselines = [v for (b, _), v in current.items()
                if not is_sgp(b) and v[2].get("beta_choice") != SWEPT]
   variants = [v for (b, _), v in current.items()
-              if is_sgp_variant(b) and v[2].get("beta_choice") != SWEPT]
+              if is_sgp_variant(b) and b != SELECTED_VARIANT
+              and v[2].get("beta_choice") != SWEPT]
+  selected = [v for v in _benchmark_rows(runs) if base_method(v[1]) == SELECTED_VARIANT]
   # The paper's SGP at its held-out beta is a variant of the fixed-beta row (one pick per
   # run; not from `current`: a pick equal to the configured beta shares the fixed row's key).
   held = [v for v in _benchmark_rows(runs)
@@ -636,6 +658,7 @@ def claim_check(level: dict) -> dict:
   out = {"sgp": sgp, "spec_measured": spec_measured, "data_set": ds, "runs": runs,
          "variant": None,
          "variant_diff": None, "variant_verdict": None, "variant_verdicts": {},
+         "selected": None, "selected_diff": None, "selected_verdict": None,
          "baselines_missing": [b for b in E9_BASELINES if b not in run_bases]}
   if not baselines:
     return {**out, "best": None, "diff": None, "verdict": "no baseline"}
@@ -652,6 +675,10 @@ def claim_check(level: dict) -> dict:
         for v in (_from_run(v, best[0]) for v in variants)
         if is_sgp_variant(v[1]) and v[2].get("beta") == level["spec_beta"]
         and v[2].get("beta_choice") != HELD_OUT}
+  if selected:
+    pick = selected[-1]
+    sdiff = difference(pick[0], pick[2], best[0], best[1], best[2])
+    out.update(selected=pick, selected_diff=sdiff, selected_verdict=_verdict(sdiff))
   rivals = [v for (b, _), v in current.items() if b in ("beta0", "ensemble_state_var")
             and v[2].get("beta_choice") != SWEPT]
   if level["level"] in CLAIM_LEVELS and rivals:  # (no rival run: no verdict)
@@ -679,6 +706,24 @@ def _label(key: str) -> str:
 def _method_order(key: str):
   base = base_method(key)
   return (METHOD_ORDER.index(base) if base in METHOD_ORDER else len(METHOD_ORDER), key)
+
+
+def _candidate_label(name: str, spec_beta=None) -> str:
+  """A variant candidate's label ("<variant>" or "<variant>@<beta>"): with spec_beta, an
+  explicit beta as a multiple of it ("at 3× the config's β"), else as a value."""
+  base, _, beta = name.partition("@")
+  if not beta:
+    return _label(base)
+  if spec_beta:
+    return f"{_label(base)} at {float(beta) / spec_beta:.3g}× the config's β"
+  return f"{_label(base)} at β {fmt_beta(float(beta))}"
+
+
+def _row_label(key: str, row: dict) -> str:
+  """A run table's method label; the held-out variant pick's names the variant it ran."""
+  if row.get("variant"):
+    return f"{_label(key)}: {_candidate_label(row['variant'])}"
+  return _label(key)
 
 
 def _variant_label(entry: tuple) -> str:
@@ -743,6 +788,14 @@ def d4rl_headline(results: dict) -> list:
   with_variant = sum(_matches(c["verdict"]) or _matches(c["variant_verdict"]) for _, c in checks)
   complete = sum(not c["baselines_missing"] for _, c in checks)
   num_variant = sum(c["variant"] is not None for _, c in checks)
+  picked = [(lv, c) for lv, c in checks if c["selected"] is not None]
+  picked_hits = sum(_matches(c["selected_verdict"]) for _, c in picked)
+  candidates = []
+  for lv, c in picked:
+    for name in c["selected"][2]["variant_selection"]["candidates"]:
+      label = _candidate_label(name, lv["spec_beta"])
+      if label not in candidates:
+        candidates.append(label)
   per_variant = {}  # variant -> (levels where it at least matches, levels where it ran)
   for _, c in checks:
     for v, verdict in c.get("variant_verdicts", {}).items():
@@ -769,7 +822,11 @@ def d4rl_headline(results: dict) -> list:
                    + (f"; each variant at the configured β, with no pick, at least matches "
                       f"on (of the levels where it ran): {fixed_variants}"
                       if fixed_variants else "")
-                   + "); "
+                   + ")"
+                   + (f"; with the SGP variant picked on held-out episodes before the "
+                      f"benchmark episodes (among {'; '.join(candidates)}), {picked_hits} of "
+                      f"the {len(picked)} levels where the pick ran" if picked else "")
+                   + "; "
                    f"at the fixed β below on {count['below']} (below BC on "
                    f"{below_bc} of them); every E.9 baseline was run on {complete} of the "
                    f"{n} levels' data sets (the claim table's last column names those not run; "
@@ -892,15 +949,21 @@ def render_d4rl(results: dict) -> list:
          "β; the paper's SGP at the β picked on held-out episodes is a variant too) gets its "
          "own difference to the same best baseline and verdict. The best variant is picked "
          "by its mean on the benchmark episodes themselves, so its verdict leans optimistic; "
-         "the fixed-β verdict has no such pick. Only runs whose models had the same training "
+         "the fixed-β verdict has no such pick. The SGP variant picked on held-out episodes "
+         "(`--config.eval.select_variant`: every candidate runs the same held-out episodes, "
+         "`PRNGKey(200)`, 2 per seed, at its configured β or a named one; the best mean then "
+         "runs the benchmark episodes) has its own column and verdict: that pick is made before "
+         "the benchmark episodes, so it carries no such optimism. Only runs whose models had "
+         "the same training "
          "epochs are compared: those of the newest run with an SGP row at the config's β (the "
          "table names their epochs per level).", "",
          "| level | data set (references); epochs (dynamics / reward / score / BC) | "
          "behaviour data | SGP (β) | best baseline | "
          "SGP − best | verdict | best SGP variant (β) | variant − best | variant verdict | "
+         "SGP variant picked on held-out episodes (β): − best, verdict | "
          "beats β = 0 and ensemble penalty | SGP (or variant) at held-out β | "
          "E.9 baselines not run on this data set |",
-         "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
   for lv in levels:
     c = claim_check(lv)
     name = f"{lv['env']}-{lv['level']}"
@@ -909,7 +972,7 @@ def render_d4rl(results: dict) -> list:
               else "")
     head = f"| {name} | {data_set_label(ds)}{epochs} | {behaviour_cell(ds)} |"
     if c["sgp"] is None:
-      out.append(f"{head} – | – | – | no SGP row | – | – | – | – | – | – |")
+      out.append(f"{head} – | – | – | no SGP row | – | – | – | – | – | – | – |")
       continue
     srow = c["sgp"][2]
     sgp = f"{score_cell(srow)} (β {fmt_beta(srow['beta'])})"
@@ -920,7 +983,7 @@ def render_d4rl(results: dict) -> list:
     if lv["level"] == "medium-replay":
       sgp += " ¹"
     if c["best"] is None:
-      out.append(f"{head} {sgp} | – | – | no baseline row | – | – | – | – | – | – |")
+      out.append(f"{head} {sgp} | – | – | no baseline row | – | – | – | – | – | – | – |")
       continue
     brow = c["best"][2]
     best = f"{_label(c['best'][1])} {score_cell(brow)}"
@@ -934,9 +997,14 @@ def render_d4rl(results: dict) -> list:
                f"{_variant_label(c['variant'])} {score_cell(c['variant'][2])} "
                f"(β {fmt_beta(c['variant'][2].get('beta'))}) | {_diff_cell(c['variant_diff'])} "
                f"| {c['variant_verdict']}")
+    pick = c["selected"]
+    pick = ("–" if pick is None else
+            f"{_candidate_label(pick[2]['variant'], lv['spec_beta'])} {score_cell(pick[2])} "
+            f"(β {fmt_beta(pick[2].get('beta'))}): {_diff_cell(c['selected_diff'])}, "
+            f"{c['selected_verdict']}")
     missing = ", ".join(_label(b) for b in c["baselines_missing"]) or "none"
     out.append(f"{head} {sgp} | {best} | {_diff_cell(c['diff'])} | {c['verdict']} | {variant} "
-               f"| {beats} | {held} | {missing} |")
+               f"| {pick} | {beats} | {held} | {missing} |")
   out += ["", "¹ " + MEDIUM_REPLAY_NOTE, ""]
   for name, card in results.get(D4RL_DATA, {}).items():
     out += render_card(card, f"experiments/results/{D4RL_DATA}/{name}.json")
@@ -1027,7 +1095,7 @@ def _render_run(run: dict) -> list:
   for key in sorted(run["methods"], key=_method_order):
     r = run["methods"][key]
     seeds = ", ".join(f1(s) for s in r.get("score_per_seed_mean") or []) or "–"
-    rows.append([_label(key), fmt_beta(r.get("beta")), r.get("beta_choice", "–"),
+    rows.append([_row_label(key, r), fmt_beta(r.get("beta")), r.get("beta_choice", "–"),
                  score_cell(r), seeds,
                  r.get("mean_episode_length"), r.get("seconds_including_compile")])
   out += table(["method", "β", "β choice", "score", "seed means (seeds 0, 1, 2)",
@@ -1035,6 +1103,9 @@ def _render_run(run: dict) -> list:
   out.append("")
   notes = [_selection_note(key, run["methods"][key]) for key in
            sorted(run["methods"], key=_method_order) if run["methods"][key].get("beta_selection")]
+  notes += [_variant_selection_note(key, run["methods"][key]) for key in
+            sorted(run["methods"], key=_method_order)
+            if run["methods"][key].get("variant_selection")]
   notes += [_diagnosis_note(key, d) for key, d in
             sorted(run.get("episode_diagnostics", {}).items(), key=lambda kv: _method_order(kv[0]))]
   return out + _bullets(notes)
@@ -1048,6 +1119,16 @@ def _selection_note(key: str, row: dict) -> str:
           f"PRNGKey({sel.get('heldout_seed')}), {sel.get('num_episodes')} episodes, mean score ± "
           f"standard error per β: {grid}); the configured β {fmt_beta(sel.get('configured_beta'))} "
           "is the fixed-β row.")
+
+
+def _variant_selection_note(key: str, row: dict) -> str:
+  sel = row["variant_selection"]
+  table = "; ".join(f"{_candidate_label(n)}: {f1(m)}" + (f" ± {e:.1f}" if e is not None else "")
+                    for n, m, e in zip(sel["candidates"], sel["mean_scores"], sel["stderrs"]))
+  return (f"{_label(key)}: {_candidate_label(sel['choice'])} picked on held-out episodes (key "
+          f"PRNGKey({sel.get('heldout_seed')}), {sel.get('num_episodes')} episodes, mean score ± "
+          f"standard error per candidate, each at its configured β unless named: {table}); "
+          "its row holds the pick's benchmark episodes.")
 
 
 def _diagnosis_note(key: str, d: dict) -> str:

@@ -250,6 +250,15 @@ def test_held_out_beta_and_episode_diagnosis_enter_the_results(tmp_path):
       "configured_beta": 0.2, "grid_multiples": [0.3, 1.0, 3.0]}
   methods["sgp@0.2"] = {**methods["beta0"], "beta": 0.2, "fixed_beta_ablation": True,
                         "scores": [5.0, 5.0, 5.0, 5.0], "score": {"mean": 5.0, "std": 0.0}}
+  # the SGP variant picked on held-out episodes: sgp+prior at 3x the config's beta, its
+  # benchmark episodes 2 above BC's on each episode
+  methods["sgp_selected"] = {
+      **methods["beta0"], "beta": 0.6, "variant": "sgp+prior@0.6",
+      "scores": [22.0, 23.0, 24.0, 25.0], "score": {"mean": 23.5, "std": 1.0},
+      "variant_selection": {"choice": "sgp+prior@0.6", "candidates": ["sgp", "sgp+prior@0.6"],
+                            "mean_scores": [3.0, 7.0], "stderrs": [1.0, None],
+                            "num_episodes": 2, "heldout_seed": 200,
+                            "heldout_episodes_per_seed": 1}}
   ep = lambda fell, length, dist: {"seed": 0, "score": 1.0, "length": length, "fell": fell,
                                    "plan_error_mean": 0.1, "plan_error_last": 0.4 if fell else 0.2,
                                    "data_distance_mean": 0.1, "data_distance_last": dist}
@@ -266,6 +275,9 @@ def test_held_out_beta_and_episode_diagnosis_enter_the_results(tmp_path):
   assert run["methods"]["sgp"]["beta_choice"] == report.HELD_OUT
   assert run["methods"]["sgp@0.2"]["beta_choice"] == "fixed"
   assert run["methods"]["sgp"]["beta_selection"]["betas"] == [0.06, 0.2, 0.6]
+  assert run["methods"]["sgp_selected"]["variant"] == "sgp+prior@0.6"
+  assert run["methods"]["sgp_selected"]["variant_selection"]["candidates"] == [
+      "sgp", "sgp+prior@0.6"]
   digest = run["episode_diagnostics"]["sgp"]
   assert digest["num_fell"] == 2 and digest["fell_lengths"] == [300, 500]
   assert digest["data_distance_last"] == {"fell": 0.4, "survived": 0.15}
@@ -284,6 +296,14 @@ def test_held_out_beta_and_episode_diagnosis_enter_the_results(tmp_path):
   assert check["variant_diff"]["paired"]
   assert check["variant_diff"]["mean"] == pytest.approx(-10.0)
   assert check["variant_verdict"] == "below"
+  # The held-out variant pick is not a best-variant candidate; it has its own verdict.
+  assert check["selected"][1] == "sgp_selected"
+  assert check["selected_diff"]["paired"] and check["selected_diff"]["mean"] == pytest.approx(2.0)
+  assert check["selected_verdict"] == "at least matches"
+  measured = report.d4rl_headline(report.load_results(str(tmp_path / "results")))[0]["measured"]
+  assert ("with the SGP variant picked on held-out episodes before the benchmark episodes "
+          "(among SGP; SGP + BC prior at 3× the config's β), 1 of the 1 levels where the pick "
+          "ran") in measured
   # Beats beta = 0, but the ensemble penalty was not run: the table says so.
   assert check["beats_beta0_and_ensemble"] and not check["ensemble_penalty_run"]
   assert "ensemble penalty (MOPO-style state variance)" in ", ".join(
@@ -292,6 +312,13 @@ def test_held_out_beta_and_episode_diagnosis_enter_the_results(tmp_path):
   assert ("SGP: β 0.6 picked on held-out episodes (key PRNGKey(200), 2 episodes, mean score "
           "± standard error per β: β 0.06: 1.0 ± 0.5; β 0.2: 5.0 ± 0.5; β 0.6: 9.0 ± 0.5)") in text
   assert "2 of 4 episodes fell (at steps 300, 500)" in text
+  assert ("SGP variant picked on held-out episodes: SGP + BC prior at β 0.6 picked on held-out "
+          "episodes (key PRNGKey(200), 2 episodes, mean score ± standard error per candidate, "
+          "each at its configured β unless named: SGP: 3.0 ± 1.0; SGP + BC prior at β 0.6: "
+          "7.0)") in text
+  assert ("| SGP + BC prior at 3× the config's β 23.5 ± 1.0 (β 0.6): 2.0 ± 0.0 (paired), "
+          "at least matches |") in text
+  assert "| SGP variant picked on held-out episodes: SGP + BC prior at β 0.6 | 0.6 |" in text
   assert "| SGP at the held-out β 11.5 ± " in text
   assert "yes (β = 0 only: the ensemble penalty was not run)" in text
   assert ("distance to the nearest data point is 0.4 in the episodes that fell, 0.15 in those "
@@ -327,7 +354,7 @@ def test_claim_check_compares_only_models_of_one_training_budget(tmp_path):
   text = report.render(report.load_results(str(tmp_path / "results")))
   assert ("| halfcheetah-medium | original (– / –); 100 / 50 / 200 / 50 | – | 50.0 ± 1.0 "
           "(β 0.2) | BC 40.0 ± 1.0 | 10.0 ± 0.4 (paired) | at least matches | – | – | – | – "
-          "| – | β = 0, ") in text
+          "| – | – | β = 0, ") in text
   assert "(this data set; models of epochs 20 / 10 / 40 / 10 (dynamics / reward / score" in text
   assert "(this data set; models of epochs 100 / 50 / 200 / 50 (dynamics / reward / score" in text
 
@@ -337,6 +364,7 @@ def test_report_labels_every_benchmark_method():
   SGP variants in the benchmark's order."""
   from experiments.d4rl_benchmark import methods
   assert report.SGP_VARIANTS == methods.SGP_VARIANTS
+  assert report.SELECTED_VARIANT == methods.SELECTED_VARIANT
   assert set(methods.METHODS) <= set(report.METHOD_LABELS) == set(report.METHOD_ORDER)
   assert report.METHOD_LABELS["sgp+prior+value+termination"] == (
       "SGP + BC prior + terminal value + termination model")
