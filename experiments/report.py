@@ -1111,24 +1111,28 @@ def _render_run(run: dict) -> list:
   return out + _bullets(notes)
 
 
+def _held_out_note(key: str, pick: str, names: list, sel: dict, per: str, tail: str) -> str:
+  """A pick made on held-out episodes, as a run note: each candidate's mean score ± SE."""
+  grid = "; ".join(f"{n}: {f1(m)}" + (f" ± {e:.1f}" if e is not None else "")
+                   for n, m, e in zip(names, sel["mean_scores"], sel["stderrs"]))
+  return (f"{_label(key)}: {pick} picked on held-out episodes (key "
+          f"PRNGKey({sel.get('heldout_seed')}), {sel.get('num_episodes')} episodes, mean score ± "
+          f"standard error per {per}: {grid}); {tail}")
+
+
 def _selection_note(key: str, row: dict) -> str:
   sel = row["beta_selection"]
-  grid = "; ".join(f"β {fmt_beta(b)}: {f1(m)}" + (f" ± {e:.1f}" if e is not None else "")
-                   for b, m, e in zip(sel["betas"], sel["mean_scores"], sel["stderrs"]))
-  return (f"{_label(key)}: β {fmt_beta(sel['beta'])} picked on held-out episodes (key "
-          f"PRNGKey({sel.get('heldout_seed')}), {sel.get('num_episodes')} episodes, mean score ± "
-          f"standard error per β: {grid}); the configured β {fmt_beta(sel.get('configured_beta'))} "
-          "is the fixed-β row.")
+  return _held_out_note(
+      key, f"β {fmt_beta(sel['beta'])}", [f"β {fmt_beta(b)}" for b in sel["betas"]], sel, "β",
+      f"the configured β {fmt_beta(sel.get('configured_beta'))} is the fixed-β row.")
 
 
 def _variant_selection_note(key: str, row: dict) -> str:
   sel = row["variant_selection"]
-  table = "; ".join(f"{_candidate_label(n)}: {f1(m)}" + (f" ± {e:.1f}" if e is not None else "")
-                    for n, m, e in zip(sel["candidates"], sel["mean_scores"], sel["stderrs"]))
-  return (f"{_label(key)}: {_candidate_label(sel['choice'])} picked on held-out episodes (key "
-          f"PRNGKey({sel.get('heldout_seed')}), {sel.get('num_episodes')} episodes, mean score ± "
-          f"standard error per candidate, each at its configured β unless named: {table}); "
-          "its row holds the pick's benchmark episodes.")
+  return _held_out_note(
+      key, _candidate_label(sel["choice"]), [_candidate_label(n) for n in sel["candidates"]],
+      sel, "candidate, each at its configured β unless named",
+      "its row holds the pick's benchmark episodes.")
 
 
 def _diagnosis_note(key: str, d: dict) -> str:
