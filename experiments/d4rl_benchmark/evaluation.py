@@ -118,6 +118,16 @@ def evaluate_methods(config, m: dict, params: list, env, metadata: dict, level: 
           num_model_sets=num_seeds, prior=prior)
     return evaluators[cache](models, run_key, beta)
 
+  heldout = {}  # the beta sweeps and the variant selection share held-out episodes
+
+  def heldout_scores(name: str, beta: float, run_key) -> np.ndarray:
+    planner, _ = methods_lib.planner_for(planners, name)
+    cache = (id(planner), methods_lib.warm_start_for(config, name), float(beta))
+    if cache not in heldout:
+      heldout[cache] = closed_loop.normalized_scores(
+          run_planner(name, beta, run_key, e.heldout_episodes_per_seed).returns(), metadata)
+    return heldout[cache]
+
   def summarise(eps, start: float) -> dict:
     # The host copies wait for the device, so the seconds include the episodes' run.
     returns, lengths = np.asarray(eps.returns()), np.asarray(eps.lengths())
@@ -148,10 +158,8 @@ def evaluate_methods(config, m: dict, params: list, env, metadata: dict, level: 
     chosen = None
     if (e.select_beta and explicit_beta is None
         and base in methods_lib.SELECTED_BETA_METHODS):
-      chosen = selection.select_beta(
-          lambda b, k: closed_loop.normalized_scores(
-              run_planner(name, b, k, e.heldout_episodes_per_seed).returns(), metadata),
-          [beta * g for g in config.plan.beta_grid], heldout_key)
+      chosen = selection.select_beta(lambda b, k: heldout_scores(name, b, k),
+                                     [beta * g for g in config.plan.beta_grid], heldout_key)
       selection_seconds, start = time.time() - start, time.time()
     run_beta = beta if chosen is None else chosen.beta
     episodes[name] = run_planner(name, run_beta, key, e.episodes_per_seed)
@@ -174,9 +182,7 @@ def evaluate_methods(config, m: dict, params: list, env, metadata: dict, level: 
   if e.select_variant:
     start = time.time()
     chosen = selection.select(
-        lambda name, k: closed_loop.normalized_scores(run_planner(
-            name, methods_lib.planner_for(planners, name)[1], k,
-            e.heldout_episodes_per_seed).returns(), metadata),
+        lambda name, k: heldout_scores(name, methods_lib.planner_for(planners, name)[1], k),
         e.select_variant, heldout_key)
     selection_seconds, start = time.time() - start, time.time()
     name, row = chosen.choice, methods_lib.SELECTED_VARIANT

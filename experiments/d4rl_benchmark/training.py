@@ -70,9 +70,9 @@ def train_models(config, data, workdir: str, progress: Optional[Callable] = None
   seed: initialisation and minibatch seed (default config.seed).
   names: the models to train (default all, the value only with `returns`, the
   termination model only with `terminals`; see `models_needed`). The others keep
-  their random initial parameters (so every
-  planner can be built) and their metrics say {"trained": False}: no method in
-  config.methods (or config.eval.select_variant) may use them.
+  their random initial parameters (so every planner can be built) and their metrics
+  say {"trained": False}: no method in config.methods (or config.eval.select_variant)
+  may use them.
   returns: the value's targets (N,), one per row of `data` (`value_returns`);
   needed to train the value.
   terminals: the termination model's targets (N,), the data set's `terminals` flag of
