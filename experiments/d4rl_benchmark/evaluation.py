@@ -122,7 +122,8 @@ def evaluate_methods(config, m: dict, params: list, env, metadata: dict, level: 
 
   def heldout_scores(name: str, beta: float, run_key) -> np.ndarray:
     planner, _ = methods_lib.planner_for(planners, name)
-    cache = (id(planner), methods_lib.warm_start_for(config, name), float(beta))
+    cache = (id(planner), methods_lib.warm_start_for(config, name), float(beta),
+             tuple(np.asarray(jax.random.key_data(run_key)).ravel().tolist()))
     if cache not in heldout:
       heldout[cache] = closed_loop.normalized_scores(
           run_planner(name, beta, run_key, e.heldout_episodes_per_seed).returns(), metadata)
