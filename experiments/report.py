@@ -635,6 +635,8 @@ def claim_check(level: dict) -> dict:
   "selected_verdict": the newest row of the SGP variant picked on held-out episodes
   (SELECTED_VARIANT; None where none ran) against the same best baseline: a pick made
   before the benchmark episodes, so no optimism; it is not among the variants above.
+  "baselines_held_out_beta": the baselines whose row holds a beta picked on held-out
+  episodes (config.eval.select_beta); they compete like any other baseline row.
   """
   ds = claim_data_set(level)
   if ds is None:
@@ -659,7 +661,9 @@ def claim_check(level: dict) -> dict:
          "variant": None,
          "variant_diff": None, "variant_verdict": None, "variant_verdicts": {},
          "selected": None, "selected_diff": None, "selected_verdict": None,
-         "baselines_missing": [b for b in E9_BASELINES if b not in run_bases]}
+         "baselines_missing": [b for b in E9_BASELINES if b not in run_bases],
+         "baselines_held_out_beta": sorted({base_method(v[1]) for v in baselines
+                                            if v[2].get("beta_choice") == HELD_OUT})}
   if not baselines:
     return {**out, "best": None, "diff": None, "verdict": "no baseline"}
   best = max(baselines, key=lambda v: v[2]["score"]["mean"])
@@ -787,6 +791,7 @@ def d4rl_headline(results: dict) -> list:
   matching = count["at least matches"] + count[WITHIN_NOISE]
   with_variant = sum(_matches(c["verdict"]) or _matches(c["variant_verdict"]) for _, c in checks)
   complete = sum(not c["baselines_missing"] for _, c in checks)
+  tuned = sum(bool(c["baselines_held_out_beta"]) for _, c in checks)
   num_variant = sum(c["variant"] is not None for _, c in checks)
   picked = [(lv, c) for lv, c in checks if c["selected"] is not None]
   picked_hits = sum(_matches(c["selected_verdict"]) for _, c in picked)
@@ -830,7 +835,9 @@ def d4rl_headline(results: dict) -> list:
                    f"at the fixed β below on {count['below']} (below BC on "
                    f"{below_bc} of them); every E.9 baseline was run on {complete} of the "
                    f"{n} levels' data sets (the claim table's last column names those not run; "
-                   "a verdict is against the baselines run)" + _rests_on(checks)
+                   "a verdict is against the baselines run); the baselines' β picked on "
+                   "held-out episodes (the grid and held-out episodes of SGP's β sweep) on "
+                   f"{tuned} of the {n} levels, at their fixed β elsewhere" + _rests_on(checks)
                    + _budgets(checks),
        "verdict": first_verdict},
       {"experiment": "d4rl_benchmark", "spec": "E.9",
@@ -987,6 +994,8 @@ def render_d4rl(results: dict) -> list:
       continue
     brow = c["best"][2]
     best = f"{_label(c['best'][1])} {score_cell(brow)}"
+    if brow.get("beta_choice") == HELD_OUT:
+      best += f" (held-out β {fmt_beta(brow['beta'])})"
     beats = {True: "yes", False: "no"}.get(c.get("beats_beta0_and_ensemble"), "–")
     if "beats_beta0_and_ensemble" in c and not c["ensemble_penalty_run"]:
       beats += " (β = 0 only: the ensemble penalty was not run)"

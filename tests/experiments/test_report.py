@@ -237,6 +237,29 @@ def test_sgp_variants_are_sgp_never_baselines(tmp_path):
   assert "seconds per method from the run's log" in text
 
 
+def test_a_baseline_at_its_held_out_beta_competes_and_is_named(tmp_path):
+  # CEM + score value's beta picked on held-out episodes (0.6, 3x its configured 0.2): its
+  # row is the best baseline (BC 21.5 below it), so SGP is compared with it, and the claim
+  # table and the headline say that the baseline's beta was picked.
+  summary = _summary([30.0, 31.0, 32.0, 33.0], [20.0, 21.0, 22.0, 23.0], [0.0, 1.0, 2.0, 3.0])
+  methods = summary["levels"]["medium"]["methods"]
+  methods["cem_score"] = {**methods["beta0"], "beta": 0.6, "scores": [29.0, 30.0, 31.0, 32.0],
+                          "score": {"mean": 30.5, "std": 1.0},
+                          "beta_selection": {"beta": 0.6, "betas": [0.2, 0.6],
+                                             "mean_scores": [4.0, 6.0], "stderrs": [1.0, 1.0],
+                                             "num_episodes": 2, "heldout_seed": 200,
+                                             "configured_beta": 0.2}}
+  level = _add(tmp_path, "tuned", summary)
+  assert level["runs"][0]["methods"]["cem_score"]["beta_choice"] == report.HELD_OUT
+  check = report.claim_check(level)
+  assert check["best"][1] == "cem_score" and check["baselines_held_out_beta"] == ["cem_score"]
+  assert check["diff"]["mean"] == pytest.approx(1.0) and check["verdict"] == "at least matches"
+  results = report.load_results(str(tmp_path / "results"))
+  assert ("the baselines' β picked on held-out episodes (the grid and held-out episodes of "
+          "SGP's β sweep) on 1 of the 1 levels") in report.d4rl_headline(results)[0]["measured"]
+  assert "| CEM + score value 30.5 ± 1.0 (held-out β 0.6) |" in report.render(results)
+
+
 def test_held_out_beta_and_episode_diagnosis_enter_the_results(tmp_path):
   # SGP's beta picked on held-out episodes (grid 0.2 x (0.3, 1, 3)); its fixed-beta ablation
   # row sgp@0.2; an episode diagnosis of SGP where two of four episodes fell.
