@@ -125,8 +125,11 @@ def evaluate_methods(config, m: dict, params: list, env, metadata: dict, level: 
     cache = (id(planner), methods_lib.warm_start_for(config, name), float(beta),
              tuple(np.asarray(jax.random.key_data(run_key)).ravel().tolist()))
     if cache not in heldout:
-      heldout[cache] = closed_loop.normalized_scores(
+      start = time.time()
+      scores = heldout[cache] = closed_loop.normalized_scores(
           run_planner(name, beta, run_key, e.heldout_episodes_per_seed).returns(), metadata)
+      log(f"  {level} {name:>20}  held-out, β {beta:g}: {scores.mean():7.1f} over "
+          f"{scores.size} episodes ({time.time() - start:.0f} s)")
     return heldout[cache]
 
   def summarise(eps, start: float) -> dict:

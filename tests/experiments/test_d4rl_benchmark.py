@@ -291,8 +291,12 @@ def test_sgp_prior_value_termination_with_beta_selection_and_paired_summary(
   m = dict(m, value=m_new["value"], termination=m_new["termination"])
   params = dict(params, value=p_new["value"], termination=p_new["termination"])
   meta = {"ref_min_score": -10.0, "ref_max_score": 10.0, "episode_length": 4}
+  logged = []
   out, episodes = d4rl_eval.evaluate_methods(config, m, [params], LinearEnv(episode_length=4),
-                                             meta, "medium", log=lambda *a: None)
+                                             meta, "medium", log=logged.append)
+  # progress: one line per held-out beta run; the variant selection reuses the sweep's
+  heldout_lines = [line for line in logged if "held-out, β" in line]
+  assert len(heldout_lines) == len(config.plan.beta_grid), logged
   beta = config.plan.betas["medium"]
   fixed = f"{name}@{beta:g}"
   picked = methods.SELECTED_VARIANT
