@@ -836,8 +836,9 @@ def d4rl_headline(results: dict) -> list:
                    f"{below_bc} of them); every E.9 baseline was run on {complete} of the "
                    f"{n} levels' data sets (the claim table's last column names those not run; "
                    "a verdict is against the baselines run); the baselines' β picked on "
-                   "held-out episodes (the grid and held-out episodes of SGP's β sweep) on "
-                   f"{tuned} of the {n} levels, at their fixed β elsewhere" + _rests_on(checks)
+                   f"held-out episodes on {tuned} of the {n} levels (each sweep's key, episodes "
+                   "and per-β means in its run's notes), at their fixed β elsewhere"
+                   + _rests_on(checks)
                    + _budgets(checks),
        "verdict": first_verdict},
       {"experiment": "d4rl_benchmark", "spec": "E.9",

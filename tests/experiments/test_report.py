@@ -255,8 +255,9 @@ def test_a_baseline_at_its_held_out_beta_competes_and_is_named(tmp_path):
   assert check["best"][1] == "cem_score" and check["baselines_held_out_beta"] == ["cem_score"]
   assert check["diff"]["mean"] == pytest.approx(1.0) and check["verdict"] == "at least matches"
   results = report.load_results(str(tmp_path / "results"))
-  assert ("the baselines' β picked on held-out episodes (the grid and held-out episodes of "
-          "SGP's β sweep) on 1 of the 1 levels") in report.d4rl_headline(results)[0]["measured"]
+  assert ("the baselines' β picked on held-out episodes on 1 of the 1 levels (each sweep's "
+          "key, episodes and per-β means in its run's notes), at their fixed β elsewhere"
+          ) in report.d4rl_headline(results)[0]["measured"]
   assert "| CEM + score value 30.5 ± 1.0 (held-out β 0.6) |" in report.render(results)
 
 
