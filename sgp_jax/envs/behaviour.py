@@ -187,6 +187,7 @@ def load_behaviour(policy_dir: str, medium_fraction: float = 1.0 / 3.0
   from brax.training import checkpoint as brax_checkpoint
   from brax.training.agents.sac import checkpoint as sac_checkpoint
   from brax.training.agents.sac import networks as sac_networks
+  policy_dir = os.path.abspath(policy_dir)  # orbax restores from absolute paths only
   config_path = os.path.join(policy_dir, CONFIG_FILE)
   if not os.path.isfile(config_path):
     raise FileNotFoundError(f"No behaviour-policy config at '{config_path}'.")

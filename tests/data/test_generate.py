@@ -52,7 +52,9 @@ def test_unknown_level_is_refused_before_anything_is_written(tmp_path):
 
 
 @pytest.mark.slow  # brax SAC and MuJoCo compiles
-def test_make_datasets_end_to_end(tmp_path):
+def test_make_datasets_end_to_end(tmp_path, monkeypatch):
+  """A relative workdir, as the README's command gives, trains, reloads and reuses."""
+  monkeypatch.chdir(tmp_path)
   config = default.get_config()
   config.env = "halfcheetah"
   config.episode_length = 40
@@ -62,7 +64,7 @@ def test_make_datasets_end_to_end(tmp_path):
   config.sac.update(num_timesteps=3000, num_envs=8, num_evals=4, num_eval_envs=4,
                     batch_size=64, grad_updates_per_step=1, min_replay_size=256,
                     hidden_layer_sizes=(32, 32))
-  workdir = str(tmp_path)
+  workdir = "run"
   summary = generate.make_datasets(config, workdir, log=lambda m: None)
 
   assert set(summary["levels"]) == set(data.LEVELS)
